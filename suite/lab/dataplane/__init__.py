@@ -1,0 +1,1 @@
+"""Placeholder: the lab's data plane (see docs/internals.md)."""
