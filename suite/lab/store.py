@@ -190,7 +190,9 @@ class Store:
             self._admit("DELETE", resource, copy.deepcopy(old), copy.deepcopy(old))
         if dry_run:
             return copy.deepcopy(old), False
-        return gc.delete(self, resource, key, copy.deepcopy(old), propagation or "Background")
+        obj, removed = gc.delete(self, resource, key, copy.deepcopy(old),
+                                 propagation or "Background")
+        return copy.deepcopy(obj), removed
 
     # ------------------------------------------------------------------ watch
     def watch(self, ref: ResourceRef, namespace: str | None = None, *,
