@@ -91,6 +91,12 @@ class ClassContext:
     fio_rows: list[dict[str, Any]] = field(default_factory=list)
     # Set by the session on Ctrl-C so long loops in families can stop early.
     cancelled: threading.Event = field(default_factory=threading.Event)
+    # Outcomes of the families that already ran for this class (provision runs first),
+    # e.g. to pick a volume mode that provisioned; read-only for families.
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    # Scratch space shared by the families of one class (e.g. a VM reused across checks
+    # when ``profile.reuse_vms``); whatever is created still goes through ``kube.create``.
+    shared: dict[str, Any] = field(default_factory=dict)
 
 
 Family = Callable[[ClassContext], list[Outcome]]

@@ -1,0 +1,1 @@
+"""Kubernetes access for the suite: connection, retries, waits, cleanup, discovery."""

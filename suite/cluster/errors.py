@@ -75,6 +75,10 @@ class WaitTimeout(Exception):
         self.last = last
 
 
+class Cancelled(Exception):
+    """The run is being interrupted (Ctrl-C): no new objects, no more waiting."""
+
+
 class WaitFailed(Exception):
     """A wait's predicate returned a reason to stop early; ``last`` is the object."""
 
@@ -95,7 +99,8 @@ def from_response(status: int, data: bytes | str, headers: Any = None) -> KubeEr
     """The exception for one failed HTTP reply, parsed from its ``kind: Status`` body."""
     body = _parse(data)
     reason = str(body.get("reason") or "")
-    message = str(body.get("message") or (data[:300] if isinstance(data, str) else data[:300]))
+    raw = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
+    message = str(body.get("message") or raw[:300])
     cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else KubeError)
     error = cls(status, reason or cls.__name__, message, body)
     retry_after = (headers or {}).get("Retry-After") if headers is not None else None

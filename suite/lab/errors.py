@@ -86,7 +86,8 @@ def bad_request(message: str) -> ApiError:
 
 
 def forbidden(message: str, resource: str = "", name: str = "", group: str = "") -> ApiError:
-    return ApiError(403, "Forbidden", message, _details(resource, name, group) if resource else None)
+    details = _details(resource, name, group) if resource else None
+    return ApiError(403, "Forbidden", message, details)
 
 
 def method_not_allowed(message: str) -> ApiError:
@@ -97,9 +98,9 @@ def invalid(
     kind: str, name: str, causes: list[dict[str, str]], group: str = "",
 ) -> ApiError:
     """422 Invalid with one cause per field, like the server's field validation."""
-    summary = "; ".join(
-        f"{c.get('field', '')}: {c.get('message', '')}".strip(": ") for c in causes
-    )
+    parts = [f"{c.get('field', '')}: {c.get('message', '')}".strip(": ") for c in causes]
+    # One cause reads plainly; several are bracketed, as apimachinery's aggregate prints.
+    summary = parts[0] if len(parts) == 1 else f"[{', '.join(parts)}]"
     message = f'{kind}.{group or "core"} "{name}" is invalid: {summary}'
     if not group:
         message = f'{kind} "{name}" is invalid: {summary}'

@@ -13,6 +13,7 @@ These run synchronously on the store's loop: a lab has hundreds of objects, not 
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from .clock import now_rfc3339
@@ -72,10 +73,9 @@ def _delete_quietly(store: Store, resource: ResourceType, obj: Obj, propagation:
     from .errors import ApiError
 
     meta = obj["metadata"]
-    try:
+    # Already gone is fine: another path of the cascade got there first.
+    with contextlib.suppress(ApiError):
         store.delete(resource, meta.get("namespace"), meta["name"], propagation=propagation)
-    except ApiError:
-        pass  # already gone: another path of the cascade got there first
 
 
 def _orphan_dependents(store: Store, uid: str) -> None:

@@ -12,7 +12,6 @@ Objects go in and come out as deep copies, so nobody can mutate the store by acc
 
 from __future__ import annotations
 
-import copy
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from . import errors
 from .clock import now_rfc3339
 from .resources import ResourceRegistry, ResourceType
 from .selectors import field_selector, label_selector
-from .watchbus import WatchEvent, Watcher
+from .watchbus import Watcher, WatchEvent, clone
 
 Obj = dict[str, Any]
 ResourceRef = ResourceType | str
@@ -62,12 +61,15 @@ class Store:
     def current_rv(self) -> str:
         return str(self._rv)
 
-    def get(self, ref: ResourceRef, namespace: str | None, name: str) -> Obj:
+    def get(self, ref: ResourceRef, namespace: str | None, name: str, *,
+            copies: bool = True) -> Obj:
+        """The stored object; `copies=False` returns the stored dict itself, for callers
+        that only serialise it at once and never keep or change it (the HTTP layer)."""
         resource = self.resource(ref)
         obj = self._bucket(resource).get(self._key(resource, namespace, name))
         if obj is None:
             raise errors.not_found(resource.plural, name, resource.group)
-        return copy.deepcopy(obj)
+        return clone(obj) if copies else obj
 
     def try_get(self, ref: ResourceRef, namespace: str | None, name: str) -> Obj | None:
         try:
@@ -91,12 +93,14 @@ class Store:
         label_selector: str | None = None,
         field_selector: str | None = None,
         predicate: Callable[[Obj], bool] | None = None,
+        copies: bool = True,
     ) -> tuple[list[Obj], str]:
-        """Matching objects sorted by namespace/name, and the list's resourceVersion."""
+        """Matching objects sorted by namespace/name, and the list's resourceVersion
+        (`copies=False`: the stored dicts themselves, as for `get`)."""
         resource = self.resource(ref)
         match = self._matcher(label_selector, field_selector, predicate)
         items = [
-            copy.deepcopy(obj)
+            clone(obj) if copies else obj
             for (ns, _), obj in sorted(self._bucket(resource).items())
             if (not namespace or ns == namespace) and match(obj)
         ]
@@ -115,7 +119,7 @@ class Store:
     def create(self, ref: ResourceRef, obj: Obj, *, admit: bool = False,
                dry_run: bool = False) -> Obj:
         resource = self.resource(ref)
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         meta = _meta(obj)
         obj["apiVersion"], obj["kind"] = resource.api_version, resource.kind
         self._assign_name(resource, meta)
@@ -138,7 +142,7 @@ class Store:
         if dry_run:
             return obj
         self._store(resource, key, obj, "ADDED")
-        return copy.deepcopy(obj)
+        return clone(obj)
 
     def update(self, ref: ResourceRef, obj: Obj, *, subresource: str | None = None,
                admit: bool = False, dry_run: bool = False) -> Obj:
@@ -154,17 +158,17 @@ class Store:
         sent_rv = meta.get("resourceVersion")
         if sent_rv and str(sent_rv) != old["metadata"]["resourceVersion"]:
             raise errors.conflict(resource.plural, name, resource.group)
-        new = self._merge_update(resource, old, copy.deepcopy(obj), subresource)
+        new = self._merge_update(resource, old, clone(obj), subresource)
         if admit:
-            self._admit("UPDATE", resource, new, copy.deepcopy(old))
+            self._admit("UPDATE", resource, new, clone(old))
         if _body_without(new, "metadata", "status") != _body_without(old, "metadata", "status"):
             new["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
         if new == old or dry_run:
-            return copy.deepcopy(new)
+            return clone(new)
         if self._finalized(new):
             return self._remove(resource, key, new)
         self._store(resource, key, new, "MODIFIED")
-        return copy.deepcopy(new)
+        return clone(new)
 
     def mutate(self, ref: ResourceRef, namespace: str | None, name: str,
                change: Callable[[Obj], Any], *, subresource: str | None = "all") -> Obj:
@@ -187,12 +191,12 @@ class Store:
             raise errors.not_found(resource.plural, name, resource.group)
         self._check_preconditions(resource, old, preconditions or {})
         if admit:
-            self._admit("DELETE", resource, copy.deepcopy(old), copy.deepcopy(old))
+            self._admit("DELETE", resource, clone(old), clone(old))
         if dry_run:
-            return copy.deepcopy(old), False
-        obj, removed = gc.delete(self, resource, key, copy.deepcopy(old),
+            return clone(old), False
+        obj, removed = gc.delete(self, resource, key, clone(old),
                                  propagation or "Background")
-        return copy.deepcopy(obj), removed
+        return clone(obj), removed
 
     # ------------------------------------------------------------------ watch
     def watch(self, ref: ResourceRef, namespace: str | None = None, *,
@@ -213,6 +217,12 @@ class Store:
                     watcher.push(event)
         self._watchers.add(watcher)
         return watcher
+
+    def compact(self, resource_version: int) -> None:
+        """Forget watch history up to and including `resource_version`, as etcd's
+        compaction does: watches from older versions then get 410 Expired."""
+        while self._history and self._history[0].resource_version <= resource_version:
+            self._history.popleft()
 
     def _replay(self, since: int) -> list[WatchEvent]:
         oldest = self._history[0].resource_version if self._history else self._rv + 1
@@ -259,11 +269,11 @@ class Store:
     def _merge_update(self, resource: ResourceType, old: Obj, new: Obj,
                       subresource: str | None) -> Obj:
         if subresource == "status":
-            merged = copy.deepcopy(old)
+            merged = clone(old)
             merged["status"] = new.get("status", {})
             return merged
         if subresource is None and resource.has_status():
-            new["status"] = copy.deepcopy(old.get("status", {}))
+            new["status"] = clone(old.get("status", {}))
             if not new["status"] and "status" not in old:
                 new.pop("status")
         meta, old_meta = _meta(new), old["metadata"]
@@ -316,12 +326,12 @@ class Store:
         obj["metadata"]["resourceVersion"] = str(rv)
         self._emit(WatchEvent("DELETED", obj, rv, resource))
         for callback in self.on_removed:
-            callback(resource, copy.deepcopy(obj))
+            callback(resource, clone(obj))
         gc.after_removal(self, resource, obj)
-        return copy.deepcopy(obj)
+        return clone(obj)
 
     def _emit(self, event: WatchEvent) -> None:
-        frozen = WatchEvent(event.type, copy.deepcopy(event.object), event.resource_version,
+        frozen = WatchEvent(event.type, clone(event.object), event.resource_version,
                             event.resource)
         self._history.append(frozen)
         for watcher in list(self._watchers):

@@ -19,7 +19,7 @@ from ..errors import ApiError
 from ..resources import ResourceType
 from ..store import Store
 from ..watchbus import Watcher
-from .responses import JSON, dumps
+from .responses import JSON, JsonCache, dumps
 
 DEFAULT_TIMEOUT_S = 1800.0
 
@@ -48,6 +48,7 @@ class WatchStreams:
         self.store = store
         self.bookmark_interval_s = bookmark_interval_s
         self.active: set[Watcher] = set()
+        self.cache: JsonCache | None = None  # shared with the object handlers
         # Fault seam: called per event sent; returns True when the stream must drop now.
         self.should_drop: Callable[[web.Request, int], bool] = lambda request, sent: False
         # Turns an event's object into what the client asked for (e.g. a Table row).
@@ -90,7 +91,9 @@ class WatchStreams:
                                                          self.store.current_rv()))
                 continue
             obj = self.transform(request, watch.resource, event.object)
-            await self._send(response, {"type": event.type, "object": obj})
+            encoded = self.cache.encode(obj) if self.cache else dumps(obj).encode()
+            await response.write(b'{"type":"%s","object":%s}\n' % (event.type.encode(),
+                                                                     encoded))
             sent += 1
             if self.should_drop(request, sent):
                 return

@@ -1,9 +1,131 @@
-"""Placeholder: the compute half of the lab (see docs/internals.md)."""
+"""The compute half of the lab: nodes, pods, KubeVirt's VMs, guests, consoles, migrations,
+VM snapshots and restores (see docs/internals.md, "Composition" and "Guests and the
+console")."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from . import cluster
+from .agent import AgentHandlers
+from .console import ConsoleHandler
+from .controller import Controller, Key
+from .lifecycle import Lifecycle
+from .migration import VMIM, MigrationController, admit
+from .podexec import ExecHandler, LogHandler
+from .pods import PodRuntime
+from .runtime import Compute
+from .vm import VM, VMI, VmController
+from .vmi import VmiController
+from .vmrestore import RESTORE, VmRestoreController
+from .vmsnapshot import SNAP, VmSnapshotController
+
+SUBRESOURCES = "subresources.kubevirt.io"
+
+
+def _same_namespace(store: Any, ref: str) -> Any:
+    """Map an event to every object of `ref` in the event's namespace (few in a lab)."""
+    def keys(obj: dict[str, Any]) -> list[Key]:
+        ns = obj.get("metadata", {}).get("namespace")
+        items = store.list(ref, ns)[0] if ns else store.list(ref)[0]
+        return [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in items]
+    return keys
+
+
+def _owner_vmi(obj: dict[str, Any]) -> list[Key]:
+    ns = obj["metadata"].get("namespace", "")
+    return [(ns, ref["name"]) for ref in obj["metadata"].get("ownerReferences") or []
+            if ref.get("kind") == "VirtualMachineInstance"]
+
+
+def _start_vmis(ctx: Any, compute: Compute) -> VmiController:
+    controller = VmiController(compute)
+    vmis = Controller(ctx, "vmi-controller", controller.reconcile)
+    vmis.watch(VMI)
+    vmis.watch("persistentvolumeclaims", _same_namespace(ctx.store, VMI))
+    vmis.watch("cdi.kubevirt.io/datavolumes", _same_namespace(ctx.store, VMI))
+    vmis.watch("volumeattachments.storage.k8s.io", _same_namespace(ctx.store, VMI))
+    vmis.watch("pods", _owner_vmi)
+    vmis.start()
+    return controller
+
+
+def _start_migrations(ctx: Any, compute: Compute, vmis: VmiController) -> None:
+    ctx.store.admission.append(admit(ctx.store))
+    migrations = Controller(ctx, "migration-controller",
+                            MigrationController(compute, vmis).reconcile)
+    migrations.watch(VMIM)
+    migrations.start()
+
+
+def _start_vms(ctx: Any) -> Controller:
+    vms = Controller(ctx, "vm-controller", VmController(ctx.store).reconcile)
+    vms.watch(VM)
+    vms.watch(VMI)
+    for ref in ("persistentvolumeclaims", "cdi.kubevirt.io/datavolumes"):
+        vms.watch(ref, _same_namespace(ctx.store, VM))
+    vms.start()
+    return vms
+
+
+def _start_snapshots(ctx: Any) -> None:
+    snapshots = Controller(ctx, "vmsnapshot-controller",
+                           VmSnapshotController(ctx.store).reconcile)
+    snapshots.watch(SNAP)
+    snapshots.watch("snapshot.storage.k8s.io/volumesnapshots", _same_namespace(ctx.store, SNAP))
+    snapshots.start()
+    restores = Controller(ctx, "vmrestore-controller", VmRestoreController(ctx.store).reconcile)
+    restores.watch(RESTORE)
+    for ref in (VMI, "persistentvolumeclaims"):
+        restores.watch(ref, _same_namespace(ctx.store, RESTORE))
+    restores.start()
+
+
+def _start_pods(ctx: Any, compute: Compute) -> PodRuntime:
+    runtime = PodRuntime(compute)
+    pods = Controller(ctx, "pod-runtime", runtime.reconcile)
+    pods.watch("pods")
+    pods.watch("persistentvolumeclaims", _same_namespace(ctx.store, "pods"))
+    pods.watch("volumeattachments.storage.k8s.io", _same_namespace(ctx.store, "pods"))
+    pods.start()
+    ctx.http.add_subresource("", "v1", "pods", "exec", ExecHandler(runtime))
+    ctx.http.add_subresource("", "v1", "pods", "log", LogHandler(runtime))
+    return runtime
+
+
+def _serve_subresources(ctx: Any, compute: Compute) -> None:
+    lifecycle, agent = Lifecycle(ctx.store), AgentHandlers(compute)
+    handlers = {("virtualmachines", "start"): lifecycle.start,
+                ("virtualmachines", "stop"): lifecycle.stop,
+                ("virtualmachines", "restart"): lifecycle.restart,
+                ("virtualmachines", "migrate"): lifecycle.migrate,
+                ("virtualmachineinstances", "console"): ConsoleHandler(compute),
+                ("virtualmachineinstances", "guestosinfo"): agent.guestosinfo,
+                ("virtualmachineinstances", "userlist"): agent.userlist,
+                ("virtualmachineinstances", "filesystemlist"): agent.filesystemlist}
+    for version in ("v1", "v1alpha3"):
+        for (plural, sub), handler in handlers.items():
+            ctx.http.add_subresource(SUBRESOURCES, version, plural, sub, handler)
+        ctx.http.add_discovery_group(SUBRESOURCES, version, [
+            {"name": f"{plural}/{sub}", "singularName": "", "namespaced": True, "kind": "",
+             "verbs": ["get"] if plural == "virtualmachineinstances" else ["update"]}
+            for plural, sub in handlers])
+
 
 async def start(ctx: Any) -> None:
-    """Launch this half's controllers on the lab loop."""
+    """Launch this half's objects, controllers and subresource handlers on the lab loop."""
+    cluster.bootstrap(ctx.store, tuple(ctx.nodes))
+    compute = Compute(ctx)
+    ctx.extras["compute"] = compute
+    vmis = _start_vmis(ctx, compute)
+    _start_vms(ctx)
+    _start_migrations(ctx, compute, vmis)
+    _start_snapshots(ctx)
+    _serve_subresources(ctx, compute)
+    pods = _start_pods(ctx, compute)
+
+    async def stop_processes() -> None:
+        await pods.stop_all()
+        for uid in list(compute.guests):
+            await compute.guests.pop(uid).stop()
+    ctx.on_stop(stop_processes)

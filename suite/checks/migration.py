@@ -1,0 +1,142 @@
+"""migration.live: a VirtualMachineInstanceMigration while the guest writes; data verified.
+
+Live migration needs shared (ReadWriteMany) storage. A class with no RWX mode that
+provisions, or a VMI that KubeVirt marks `LiveMigratable=False`, is `unsupported` with
+that reason. Otherwise the guest keeps writing numbered, flushed blocks through the
+migration; afterwards every block written must read back as written. A Failed
+migration is `broken` with KubeVirt's failure reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+
+from suite.checks.base import ClassContext, Outcome
+from suite.cluster.errors import BadRequest, Invalid, KubeError, WaitFailed, WaitTimeout
+from suite.guest.console import ConsoleError
+from suite.guest.probe import ProbeError
+from suite.vm.acquire import NoVolume, boot_any
+from suite.vm.evidence import Cell, short
+from suite.vm.guestvm import BootFailure, GuestVM
+from suite.vm.manifests import VM_API, DataDisk, migration
+from suite.vm.naming import unique_name
+
+LOOP_OFFSET = 16 << 20
+MAX_BLOCKS = 65536
+WARMUP_BLOCKS = 16
+AFTER_BLOCKS = 16
+AFTER_WAIT_S = 60.0
+
+
+def assess(ctx: ClassContext) -> list[Outcome]:
+    cell = Cell("migration.live")
+    try:
+        vm, disk = boot_any(ctx, "migr", access=("ReadWriteMany",))
+    except NoVolume as error:
+        return [_no_volume(cell, error)]
+    try:
+        return [_migrate(ctx, cell, vm, disk)]
+    except (ConsoleError, ProbeError, BootFailure, WaitTimeout, WaitFailed, KubeError) as error:
+        return [cell.done("inconclusive", f"could not complete: {short(error)}")]
+    finally:
+        vm.delete()
+
+
+def _no_volume(cell: Cell, error: NoVolume) -> Outcome:
+    cell.evidence["attempts"] = error.attempts
+    if error.kinds and error.kinds <= {"refused"}:
+        detail = "; ".join(error.attempts.values())
+        return cell.done("unsupported", f"class offers no ReadWriteMany volume: {detail}")
+    return cell.done("skipped", f"no ReadWriteMany volume could be provisioned: {error}")
+
+
+def _live_migratable(vmi: dict) -> tuple[bool, str]:
+    for condition in (vmi.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "LiveMigratable" and condition.get("status") == "False":
+            return False, f"{condition.get('reason', '')}: {condition.get('message', '')}"
+    return True, ""
+
+
+def _migrate(ctx: ClassContext, cell: Cell, vm: GuestVM, disk: DataDisk) -> Outcome:
+    vmi = vm.vmi() or {}
+    ok, why = _live_migratable(vmi)
+    cell.evidence.update(vm=vm.name, claim=disk.claim_name, volumeMode=disk.volume_mode,
+                         sourceNode=(vmi.get("status") or {}).get("nodeName"))
+    if not ok:
+        return cell.done("unsupported", f"VMI is not live-migratable: {why}")
+    seed = f"migr-{secrets.token_hex(3)}"
+    blocks = min(MAX_BLOCKS, (vm.probe.size(disk.serial) - LOOP_OFFSET) // 4096)
+    vm.probe.loop_write(disk.serial, LOOP_OFFSET, blocks, seed)
+    before = _await_blocks(vm, disk, WARMUP_BLOCKS, 60.0)
+    vm.close()  # the console may drop when the VMI moves; log in again afterwards
+    result = _run_migration(ctx, cell, vm)
+    if isinstance(result, Outcome):
+        _stop_quietly(vm, disk)
+        return result
+    after = _await_blocks(vm, disk, before + AFTER_BLOCKS, AFTER_WAIT_S)
+    stopped = vm.probe.loop_stop(disk.serial).written
+    cell.evidence.update(blocksBeforeMigration=before, blocksSeenAfter=after,
+                         blocksWritten=stopped)
+    try:
+        sha = vm.probe.loop_verify(disk.serial, LOOP_OFFSET, stopped, seed)
+    except ProbeError as error:
+        return cell.done("broken", f"migration succeeded but written data is wrong: "
+                         f"{error.reason}")
+    cell.evidence["verifiedSha256"] = sha
+    return cell.done("supported", f"migrated {cell.evidence['sourceNode']} -> "
+                     f"{cell.evidence.get('targetNode')} in {cell.evidence['migrationSeconds']}s "
+                     f"while writing; all {stopped} blocks verified")
+
+
+def _await_blocks(vm: GuestVM, disk: DataDisk, wanted: int, timeout_s: float) -> int:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        state = vm.probe.loop_status(disk.serial)
+        if state.written >= wanted or not state.running or time.monotonic() > deadline:
+            return state.written
+        time.sleep(0.5)
+
+
+def _migration_done(obj: dict) -> bool:
+    return (obj.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+
+
+def _run_migration(ctx: ClassContext, cell: Cell, vm: GuestVM) -> Outcome | None:
+    name = unique_name(ctx.storage_class, "vmim")
+    ctx.progress(f"migration: migrating {vm.name} while its guest writes")
+    started = time.monotonic()
+    try:
+        ctx.kube.create(migration(name, ctx.namespace, vm.name))
+    except (BadRequest, Invalid) as refused:
+        return cell.done("unsupported", f"migration refused: {refused.message}")
+    cell.evidence["migration"] = name
+    try:
+        final = ctx.kube.wait_for(VM_API, "VirtualMachineInstanceMigration", name,
+                                  _migration_done, ctx.profile.timeouts.migration_s,
+                                  f"migration {name}", ctx.namespace)
+    except WaitTimeout as timeout:
+        phase = ((timeout.last or {}).get("status") or {}).get("phase")
+        return cell.done("broken", f"migration {name} still {phase} after "
+                         f"{ctx.profile.timeouts.migration_s:.0f}s")
+    cell.evidence["migrationSeconds"] = round(time.monotonic() - started, 1)
+    status = final.get("status") or {}
+    cell.evidence["phases"] = [p.get("phase") for p in status.get("phaseTransitionTimestamps")
+                               or []]
+    cell.evidence["targetNode"] = (vm.vmi() or {}).get("status", {}).get("nodeName")
+    if status.get("phase") == "Failed":
+        state = status.get("migrationState") or {}
+        reason = state.get("failureReason") or _vmi_failure(vm) or "no reason recorded"
+        return cell.done("broken", f"migration {name} Failed: {reason}")
+    return None
+
+
+def _vmi_failure(vm: GuestVM) -> str:
+    state = ((vm.vmi() or {}).get("status") or {}).get("migrationState") or {}
+    return str(state.get("failureReason") or "")
+
+
+def _stop_quietly(vm: GuestVM, disk: DataDisk) -> None:
+    with contextlib.suppress(ConsoleError, ProbeError):  # the VM is deleted next anyway
+        vm.probe.loop_stop(disk.serial)

@@ -1,0 +1,93 @@
+"""perf.fio: the profile's fio job set, run inside a VM on a data disk of the class.
+
+fio runs in the guest through the probe (`kvs-probe fio`), so the numbers are what a VM
+sees, on each volume mode the class offers (Block and Filesystem, each entry tagged
+with `volumeMode`). The measuring and merging is `suite.fio`'s; this family only
+provides the disk and the transport. A guest without fio is `inconclusive` with the
+fix, never a crash.
+"""
+
+from __future__ import annotations
+
+from suite.checks.base import ClassContext, Outcome
+from suite.cluster.errors import KubeError
+from suite.fio.errors import FioError
+from suite.fio.runner import FioUnavailable, PerfResult, run_job_set
+from suite.guest.console import ConsoleError
+from suite.guest.probe import FIO_NOT_FOUND, ProbeError
+from suite.vm.acquire import NoVolume, boot_any
+from suite.vm.evidence import Cell, short
+from suite.vm.guestvm import BootFailure, GuestVM
+from suite.vm.manifests import DataDisk
+
+MODES = ("Block", "Filesystem")
+HEADROOM_BYTES = 16 << 20
+
+
+def assess(ctx: ClassContext) -> list[Outcome]:
+    cell = Cell("perf.fio")
+    jobs = list(getattr(ctx.profile.fio, "jobs", None) or ())
+    if not jobs:
+        return [cell.done("skipped", "the profile defines no fio jobs")]
+    ran: dict[str, PerfResult] = {}
+    for mode in MODES:
+        try:
+            result = _measure(ctx, cell, mode, jobs)
+        except FioUnavailable as missing:
+            return [cell.done("inconclusive", str(missing))]
+        except (ConsoleError, ProbeError, BootFailure, KubeError, FioError) as error:
+            cell.evidence.setdefault("errors", {})[mode] = short(error)
+            continue
+        if result is not None:
+            ran[mode] = result
+            _publish(ctx, mode, result)
+    return [_verdict(cell, ran)]
+
+
+def _measure(ctx: ClassContext, cell: Cell, mode: str, jobs: list) -> PerfResult | None:
+    try:
+        vm, disk = boot_any(ctx, "perf", modes=(mode,),
+                            size_bytes=ctx.profile.sizes.perf_disk_bytes)
+    except NoVolume as error:
+        cell.evidence.setdefault("notRun", {})[mode] = str(error)
+        return None
+    try:
+        wanted = getattr(ctx.profile.fio, "size_bytes", None) or ctx.profile.sizes.fio_area_bytes
+        area = min(wanted, vm.probe.size(disk.serial) - HEADROOM_BYTES)
+        ctx.progress(f"perf: running {len(jobs)} fio jobs on a {mode} disk of {vm.name}")
+        result = run_job_set(lambda text: _execute(ctx, vm, disk, text), jobs, size_bytes=area,
+                             repeats=getattr(ctx.profile.fio, "repeats", 1) or 1)
+        cell.evidence.setdefault("vms", {})[mode] = vm.name
+        return result
+    finally:
+        vm.delete()
+
+
+def _execute(ctx: ClassContext, vm: GuestVM, disk: DataDisk, job_file: str) -> str:
+    try:
+        return vm.probe.fio(disk.serial, job_file, ctx.profile.timeouts.fio_s)
+    except ProbeError as error:
+        if error.code == FIO_NOT_FOUND:
+            raise FioUnavailable(error.reason) from None
+        raise
+
+
+def _publish(ctx: ClassContext, mode: str, result: PerfResult) -> None:
+    ctx.performance.extend({**entry, "volumeMode": mode} for entry in result.matrix_entries())
+    ctx.fio_rows.extend({**row, "volumeMode": mode} for row in result.csv_rows(ctx.storage_class))
+
+
+def _verdict(cell: Cell, ran: dict[str, PerfResult]) -> Outcome:
+    if not ran:
+        if cell.evidence.get("errors"):
+            return cell.done("inconclusive", f"fio could not run: {cell.evidence['errors']}")
+        return cell.done("skipped", "no volume of the class could be provisioned for fio")
+    summary = []
+    for mode, result in ran.items():
+        first = result.matrix_entries()[0]
+        p99 = (first.get("latencyUs") or {}).get("p99")
+        shown = f"{p99 / 1000:.2f} ms" if isinstance(p99, int | float) else "n/a"
+        summary.append(f"{mode}: {len(result.figures)} jobs ({first['job']} p99 {shown})")
+        cell.evidence.setdefault("fioVersion", result.fio_version)
+        cell.evidence.setdefault("wallSeconds", {})[mode] = round(result.wall_s, 1)
+    return cell.done("supported", "fio ran in the guest; " + "; ".join(summary))

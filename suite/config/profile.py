@@ -1,0 +1,146 @@
+"""Run profiles: which families run, sizes, guest image, timeouts, fio jobs.
+
+A profile is a YAML file in ``profiles/`` (or any path), loaded strictly: an unknown
+key or a wrong type is an error naming its field path. Families read the result as
+frozen dataclasses, e.g. ``ctx.profile.timeouts.boot_s``, ``ctx.profile.sizes.disk_bytes``
+or ``ctx.profile.fio`` (a ``suite.fio.jobs.FioSettings``: jobs, repeats, size_bytes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from suite.checks.base import FAMILY_CAPABILITIES
+from suite.config import strict
+from suite.config.errors import ConfigError
+from suite.config.quantity import parse_bytes
+from suite.fio.errors import JobSetError
+from suite.fio.jobs import FioSettings, parse_fio_section
+
+PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
+
+
+def _size(value: Any, path: str) -> int:
+    size = parse_bytes(value)
+    if size <= 0:
+        raise ValueError(f"expected a positive size, got {value!r}")
+    return size
+
+
+def _families(value: Any, path: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise ValueError("expected a non-empty list of families")
+    for i, name in enumerate(value):
+        if name not in FAMILY_CAPABILITIES:
+            raise ConfigError(f"{path}[{i}]: unknown family {name!r} "
+                              f"(known: {', '.join(FAMILY_CAPABILITIES)})")
+    return tuple(value)
+
+
+def _size_field(key: str, default: int) -> Any:
+    return field(default=default, metadata={"yaml": key, "parse": _size})
+
+
+@dataclass(frozen=True)
+class Guest:
+    """The VM the checks boot: an image that has fio for air-gapped clusters, and its login."""
+
+    image: str = "quay.io/containerdisks/fedora:41"
+    user: str = "fedora"
+    password: str = "kvstorage-probe"
+    memory: str = "1Gi"
+    cpu_cores: int = 1
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Disk sizes in bytes (YAML takes quantities like ``1Gi``)."""
+
+    disk_bytes: int = _size_field("disk", 1 << 30)
+    expanded_disk_bytes: int = _size_field("expanded_disk", 2 << 30)
+    perf_disk_bytes: int = _size_field("perf_disk", 2 << 30)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds each kind of wait may take before the cell is judged on it."""
+
+    bind_s: float = 300.0
+    boot_s: float = 600.0
+    login_s: float = 300.0
+    command_s: float = 120.0
+    expand_s: float = 300.0
+    snapshot_s: float = 300.0
+    restore_s: float = 600.0
+    clone_s: float = 600.0
+    migration_s: float = 600.0
+    delete_s: float = 300.0
+    fio_s: float = 1800.0
+
+
+@dataclass(frozen=True)
+class NodeChecks:
+    """Node-level steps need a privileged pod: opt-in on real clusters."""
+
+    privileged_pods: bool = False
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str = ""
+    families: tuple[str, ...] = field(
+        default=tuple(FAMILY_CAPABILITIES), metadata={"parse": _families})
+    guest: Guest = field(default_factory=Guest)
+    sizes: Sizes = field(default_factory=Sizes)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    # The fio section's own format and validation belong to suite.fio.jobs.
+    fio: FioSettings = field(default_factory=lambda: parse_fio_section(None, "<default>"),
+                             metadata={"internal": True})
+    node_checks: NodeChecks = field(default_factory=NodeChecks)
+    reuse_vms: bool = True
+    source: str = field(default="", metadata={"internal": True})  # where it was read from
+
+
+def resolve_profile_path(name_or_path: str, profiles_dir: Path = PROFILES_DIR) -> Path:
+    """A profile name (``quick``) or a file path; errors list the known names."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") or candidate.parent != Path("."):
+        if candidate.is_file():
+            return candidate
+        raise ConfigError(f"profile file {name_or_path} not found")
+    named = profiles_dir / f"{name_or_path}.yaml"
+    if named.is_file():
+        return named
+    known = sorted(p.stem for p in profiles_dir.glob("*.yaml"))
+    raise ConfigError(f"profile {name_or_path!r} not found; known profiles: {', '.join(known)}")
+
+
+def load_profile(name_or_path: str, profiles_dir: Path = PROFILES_DIR) -> Profile:
+    path = resolve_profile_path(name_or_path, profiles_dir)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"profile {path}:{where} is not valid YAML") from None
+    return parse_profile(data, str(path))
+
+
+def parse_profile(data: Any, source: str) -> Profile:
+    """Validate profile data; errors read ``profile <source>: <field.path>: <problem>``."""
+    fio_data = data.get("fio") if isinstance(data, dict) else None
+    if isinstance(data, dict):
+        data = {k: v for k, v in data.items() if k != "fio"}
+    try:
+        profile = strict.load(Profile, data, "")
+        fio = parse_fio_section(fio_data, f"profile {source}", "fio")
+    except ConfigError as exc:
+        raise ConfigError(f"profile {source}: {exc}") from None
+    except JobSetError as exc:  # already names the profile and the field path
+        raise ConfigError(str(exc)) from None
+    return replace(profile, source=source, fio=fio)

@@ -1,0 +1,87 @@
+"""`python -m suite.lab serve`: run a lab until SIGTERM/SIGINT, then stop it cleanly.
+
+User mistakes (a missing drivers file, an invalid driver profile, a port in use) end
+with one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from .lab import Lab
+
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m suite.lab",
+                                     description="Run the embedded lab cluster.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the lab's API until SIGTERM/SIGINT")
+    serve.add_argument("--drivers", type=Path, help="driver profile YAML (default: built-in)")
+    serve.add_argument("--kubeconfig", type=Path,
+                       help="where to write the kubeconfig (default: STATE_DIR/kubeconfig)")
+    serve.add_argument("--state-dir", type=Path,
+                       help="folder for the lab's state (default: a temporary folder)")
+    serve.add_argument("--port", type=int, default=0, help="TCP port (default: any free)")
+    return parser
+
+
+def _user_error(exc: BaseException, args: argparse.Namespace) -> str | None:
+    """The one-line message for a user mistake, or None for a lab bug."""
+    try:
+        from . import drivers
+    except ModuleNotFoundError:  # until drivers.py lands
+        drivers = None  # type: ignore[assignment]
+    profile_error = getattr(drivers, "DriverProfileError", None)
+    if profile_error is not None and isinstance(exc, profile_error):
+        return f"invalid driver profile {args.drivers}: {exc}"
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+        return f"port {args.port} is already in use on 127.0.0.1"
+    if isinstance(exc, FileNotFoundError | PermissionError):
+        return f"cannot read {exc.filename}: {exc.strerror}"
+    return None
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    lab = Lab(args.drivers, args.state_dir, args.port)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    await lab.start_async()
+    try:
+        out = lab.write_kubeconfig(args.kubeconfig) if args.kubeconfig else lab.kubeconfig_path
+        print(f"lab listening on {lab.server_url} (kubeconfig: {out})", flush=True)
+        await stopping.wait()
+    finally:
+        await lab.stop_async()
+        if args.kubeconfig:
+            args.kubeconfig.unlink(missing_ok=True)  # its CA and token die with the lab
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = _parser().parse_args(argv)
+    if args.drivers is not None and not args.drivers.is_file():
+        print(f"error: drivers file not found: {args.drivers}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        asyncio.run(_serve(args))
+    except Exception as exc:
+        message = _user_error(exc, args)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

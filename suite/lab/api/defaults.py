@@ -1,0 +1,25 @@
+"""Defaults the real API server's registries apply on create, before admission.
+
+Only what clients can observe and rely on: a namespace gets the `kubernetes` finalizer,
+phase Active and the `kubernetes.io/metadata.name` label.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..resources import ResourceType
+
+
+def on_create(resource: ResourceType, obj: dict[str, Any]) -> None:
+    if resource.key == ("", "namespaces"):
+        _namespace(obj)
+
+
+def _namespace(obj: dict[str, Any]) -> None:
+    meta = obj.setdefault("metadata", {})
+    if meta.get("name"):
+        meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("finalizers", ["kubernetes"])
+    obj["status"] = {"phase": "Active"}

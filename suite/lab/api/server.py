@@ -1,0 +1,210 @@
+"""The lab's HTTPS API server: authentication, routing, errors, and start/stop.
+
+Everything reaches the store through `ObjectHandlers`; this module only decides who may
+call (the bearer token), what a path addresses, and how any failure becomes a
+`kind: Status` reply. An unexpected exception is a lab bug: it becomes a 500 and is kept
+in `ctx.errors`, which tests assert stays empty.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from ..context import LabContext
+from ..errors import ApiError, unauthorized
+from ..resources import ResourceType
+from ..tls import LabTls
+from . import discovery, openapi, patch, paths, tables
+from .faults import FaultPlan
+from .objects import BUILTIN_GROUPS, ObjectHandlers
+from .options import read_object
+from .responses import internal_error, method_not_allowed, not_found_path, reply, status_reply
+from .schemas import SchemaBook
+from .watch import WatchStreams
+
+log = logging.getLogger("suite.lab.api")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Probes a real server answers without credentials.
+_ANONYMOUS = frozenset({"/healthz", "/livez", "/readyz", "/version"})
+
+
+class ApiServer:
+    """One lab's API endpoint on 127.0.0.1."""
+
+    def __init__(self, ctx: LabContext, tls: LabTls, token: str, port: int = 0) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+        self.tls = tls
+        self.token = token
+        self.requested_port = port
+        self.port = 0
+        self.faults = FaultPlan()
+        self.schemas = SchemaBook.load()
+        self.openapi = openapi.OpenApiDocs(self.schemas, ctx.store.registry)
+        self.watches = WatchStreams(self.store)
+        self.watches.should_drop = self.faults.should_drop
+        self.watches.transform = tables.watch_transform
+        self.objects = ObjectHandlers(self.store, self.watches, self.schemas.validate,
+                                      self._patch, tables.render)
+        self.watches.cache = self.objects.cache
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    # ---------------------------------------------------------- lifecycle
+    async def start(self) -> str:
+        app = web.Application(middlewares=[self._errors, self._auth, self._faults],
+                              client_max_size=8 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self.requested_port,
+                           ssl_context=self.tls.server_context())
+        try:
+            await site.start()
+        except OSError:
+            await self._runner.cleanup()
+            raise
+        server = site._server
+        assert server is not None and server.sockets  # started above
+        self.port = server.sockets[0].getsockname()[1]
+        return self.url
+
+    async def stop(self) -> None:
+        self.watches.close_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # -------------------------------------------------------- middlewares
+    @web.middleware
+    async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ApiError as error:
+            return status_reply(error)
+        except web.HTTPException:
+            raise
+        except Exception as exc:  # a lab bug: answer like a server, and make it visible
+            text = "".join(traceback.format_exception(exc))
+            log.error("%s %s failed:\n%s", request.method, request.path_qs, text)
+            self.ctx.errors.append(f"{request.method} {request.path_qs}: {text}")
+            return status_reply(internal_error(exc))
+
+    @web.middleware
+    async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path not in _ANONYMOUS:
+            header = request.headers.get("Authorization", "")
+            scheme, _, given = header.partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(),
+                                                                     self.token):
+                raise unauthorized()
+        return await handler(request)
+
+    @web.middleware
+    async def _faults(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self.faults.active and not request.path.startswith("/lab/"):
+            injected = await self.faults.before(request)
+            if injected:
+                error, retry_after = injected
+                response = status_reply(error)
+                if error.code == 429:
+                    response.headers["Retry-After"] = str(retry_after)
+                return response
+        return await handler(request)
+
+    # ------------------------------------------------------------ routing
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        fixed = self._fixed(request)
+        if fixed is not None:
+            return fixed
+        target = paths.parse(request.path)
+        if target is None:
+            raise not_found_path()
+        if target.is_group_version:
+            return self._group_version(request, target)
+        handler = self._component_handler(target)
+        if handler is not None:
+            return await handler(request, target.namespace, target.name or "")
+        resource = self._resource(target)
+        if resource.plural == "selfsubjectaccessreviews":
+            return await self._access_review(request)
+        if target.name is None:
+            return await self.objects.collection(request, target, resource)
+        return await self.objects.item(request, target, resource)
+
+    def _fixed(self, request: web.Request) -> web.StreamResponse | None:
+        path = request.path.rstrip("/") or "/"
+        if request.method != "GET":
+            return None
+        if path in ("/healthz", "/livez", "/readyz"):
+            return web.Response(text="ok")
+        simple: dict[str, Callable[[], Any]] = {
+            "/version": discovery.version,
+            "/api": lambda: discovery.core_versions(f"127.0.0.1:{self.port}"),
+            "/apis": lambda: discovery.group_list(self.store.registry, self.ctx.http),
+            "/lab/errors": lambda: list(self.ctx.errors),
+        }
+        if path in simple:
+            return reply(simple[path]())
+        if path.startswith("/openapi/"):
+            return openapi.serve(request, path, self.openapi)
+        parts = path.strip("/").split("/")
+        if len(parts) == 2 and parts[0] == "apis":
+            body = discovery.group(self.store.registry, self.ctx.http, parts[1])
+            if body is None:
+                raise not_found_path()
+            return reply(body)
+        return None
+
+    def _group_version(self, request: web.Request, target: paths.Target) -> web.Response:
+        if request.method != "GET":
+            raise method_not_allowed()
+        body = discovery.resource_list(self.store.registry, self.ctx.http, target.group,
+                                       target.version)
+        if body is None:
+            raise not_found_path()
+        return reply(body)
+
+    def _component_handler(self, target: paths.Target) -> Any:
+        if not target.subresource or target.subresource == "status" or not target.name:
+            return None
+        return self.ctx.http.find(target.group, target.version, target.plural,
+                                  target.subresource)
+
+    def _resource(self, target: paths.Target) -> ResourceType:
+        resource = self.store.registry.get(target.group, target.plural)
+        if resource is None or resource.version != target.version:
+            raise not_found_path()
+        if target.namespace and not resource.namespaced:
+            raise not_found_path()
+        if target.name and resource.namespaced and not target.namespace:
+            raise not_found_path()
+        if target.subresource and target.subresource not in resource.subresources:
+            raise not_found_path()
+        if target.subresource and target.subresource != "status":
+            raise not_found_path()
+        return resource
+
+    async def _access_review(self, request: web.Request) -> web.Response:
+        if request.method != "POST":
+            raise method_not_allowed()
+        review = await read_object(request)
+        review["status"] = {"allowed": True, "reason": "the lab allows every request"}
+        review.setdefault("metadata", {})["creationTimestamp"] = None
+        return reply(review, 201)
+
+    def _patch(self, resource: ResourceType, current: dict[str, Any], body: Any,
+               content_type: str) -> dict[str, Any]:
+        return patch.apply(current, body, content_type,
+                           builtin=resource.group in BUILTIN_GROUPS,
+                           strategy=self.schemas.strategy_for(resource))

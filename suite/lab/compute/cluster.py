@@ -1,0 +1,146 @@
+"""The lab's nodes and the KubeVirt / HyperConverged custom resources.
+
+Discovery reads these the way it would on OpenShift Virtualization: schedulable worker
+nodes with KubeVirt's labels, a KubeVirt CR whose feature gates say which storage
+features are on, and the HyperConverged CR that owns it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..clock import now_rfc3339
+
+NAMESPACE = "openshift-cnv"
+KUBEVIRT_NAME = "kubevirt-kubevirt-hyperconverged"
+HCO_NAME = "kubevirt-hyperconverged"
+KUBEVIRT_VERSION = "v1.5.2"
+CDI_VERSION = "v1.62.0"
+HCO_VERSION = "4.19.0"
+FEATURE_GATES = ["CPUManager", "Snapshot", "HotplugVolumes", "ExpandDisks", "HostDevices",
+                 "VMExport", "KubevirtSeccompProfile", "VMPersistentState",
+                 "InstancetypeReferencePolicy", "LiveMigration"]
+
+
+def node_object(name: str, index: int) -> dict[str, Any]:
+    zone = f"lab-zone-{index % 3 + 1}"
+    return {
+        "metadata": {"name": name, "labels": {
+            "kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
+            "kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux",
+            "beta.kubernetes.io/arch": "amd64", "node-role.kubernetes.io/worker": "",
+            "topology.kubernetes.io/region": "lab", "topology.kubernetes.io/zone": zone,
+            "kubevirt.io/schedulable": "true", "cpumanager": "false",
+            "node.kubernetes.io/instance-type": "lab.standard"},
+            "annotations": {"kubevirt.io/heartbeat": now_rfc3339()}},
+        "spec": {"podCIDR": f"10.128.{index}.0/24"},
+        "status": _node_status(name, index),
+    }
+
+
+def _node_status(name: str, index: int) -> dict[str, Any]:
+    now = now_rfc3339()
+    capacity = {"cpu": "8", "memory": "32Gi", "pods": "250", "ephemeral-storage": "100Gi",
+                "devices.kubevirt.io/kvm": "1k", "devices.kubevirt.io/tun": "1k"}
+    conditions = [
+        {"type": t, "status": "False", "reason": r, "message": m,
+         "lastHeartbeatTime": now, "lastTransitionTime": now}
+        for t, r, m in (
+            ("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory"),
+            ("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+            ("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available"))]
+    conditions.append({"type": "Ready", "status": "True", "reason": "KubeletReady",
+                       "message": "kubelet is posting ready status",
+                       "lastHeartbeatTime": now, "lastTransitionTime": now})
+    return {
+        "capacity": capacity, "allocatable": dict(capacity, memory="31Gi", cpu="7500m"),
+        "conditions": conditions,
+        "addresses": [{"type": "InternalIP", "address": f"192.168.126.{10 + index}"},
+                      {"type": "Hostname", "address": name}],
+        "nodeInfo": {"machineID": f"{index:032x}", "systemUUID": f"lab-{index}",
+                     "bootID": f"boot-{index}", "kernelVersion": "5.14.0-570.el9.x86_64",
+                     "osImage": "Red Hat Enterprise Linux CoreOS 9.6 (Plow)",
+                     "containerRuntimeVersion": "cri-o://1.32.0", "kubeletVersion": "v1.32.5",
+                     "kubeProxyVersion": "v1.32.5", "operatingSystem": "linux",
+                     "architecture": "amd64"},
+    }
+
+
+def kubevirt_object() -> dict[str, Any]:
+    now = now_rfc3339()
+    return {
+        "metadata": {"name": KUBEVIRT_NAME, "namespace": NAMESPACE,
+                     "labels": {"app": "kubevirt-hyperconverged",
+                                "app.kubernetes.io/managed-by": "hco-operator"},
+                     "finalizers": ["foregroundDeleteKubeVirt"]},
+        "spec": {"certificateRotateStrategy": {}, "workloadUpdateStrategy": {
+            "workloadUpdateMethods": ["LiveMigrate"]},
+            "configuration": {
+                "developerConfiguration": {"featureGates": list(FEATURE_GATES)},
+                "migrations": {"parallelMigrationsPerCluster": 5,
+                               "parallelOutboundMigrationsPerNode": 2,
+                               "completionTimeoutPerGiB": 150, "progressTimeout": 150,
+                               "allowAutoConverge": False, "allowPostCopy": False},
+                "vmRolloutStrategy": "LiveUpdate"},
+            "uninstallStrategy": "BlockUninstallIfWorkloadsExist"},
+        "status": {
+            "phase": "Deployed", "observedKubeVirtVersion": KUBEVIRT_VERSION,
+            "targetKubeVirtVersion": KUBEVIRT_VERSION, "operatorVersion": KUBEVIRT_VERSION,
+            "observedKubeVirtRegistry": "registry.redhat.io/container-native-virtualization",
+            "defaultArchitecture": "amd64",
+            "conditions": [
+                {"type": t, "status": s, "reason": r, "message": m,
+                 "lastProbeTime": now, "lastTransitionTime": now}
+                for t, s, r, m in (
+                    ("Available", "True", "AllResourcesCreated", "All resources were created."),
+                    ("Progressing", "False", "AllResourcesCreated", "All resources were created."),
+                    ("Degraded", "False", "AllResourcesCreated", "All resources were created."),
+                    ("Created", "True", "AllResourcesCreated", "All resources were created."))],
+        },
+    }
+
+
+def hyperconverged_object() -> dict[str, Any]:
+    now = now_rfc3339()
+    conditions = [
+        {"type": t, "status": s, "reason": "ReconcileCompleted",
+         "message": "Reconcile completed successfully", "lastTransitionTime": now,
+         "observedGeneration": 1}
+        for t, s in (("ReconcileComplete", "True"), ("Available", "True"),
+                     ("Progressing", "False"), ("Degraded", "False"), ("Upgradeable", "True"))]
+    return {
+        "metadata": {"name": HCO_NAME, "namespace": NAMESPACE,
+                     "finalizers": ["kubevirt.io/hyperconverged"]},
+        "spec": {"featureGates": {"downwardMetrics": False, "deployKubeSecondaryDNS": False,
+                                  "disableMDevConfiguration": False,
+                                  "persistentReservation": False,
+                                  "alignCPUs": False, "enableMultiArchBootImageImport": False,
+                                  "decentralizedLiveMigration": False,
+                                  "declarativeHotplugVolumes": True},
+                 "liveMigrationConfig": {"completionTimeoutPerGiB": 150,
+                                         "parallelMigrationsPerCluster": 5,
+                                         "parallelOutboundMigrationsPerNode": 2,
+                                         "progressTimeout": 150, "allowAutoConverge": False,
+                                         "allowPostCopy": False},
+                 "filesystemOverhead": {"global": "0.055"},
+                 "evictionStrategy": "LiveMigrate", "uninstallStrategy":
+                     "BlockUninstallIfWorkloadsExist"},
+        "status": {"conditions": conditions, "observedGeneration": 1,
+                   "versions": [{"name": "operator", "version": HCO_VERSION}],
+                   "relatedObjects": [{"kind": "KubeVirt", "apiVersion": "kubevirt.io/v1",
+                                       "name": KUBEVIRT_NAME, "namespace": NAMESPACE}],
+                   "systemHealthStatus": "healthy"},
+    }
+
+
+def bootstrap(store: Any, nodes: tuple[str, ...]) -> None:
+    """Create what a freshly installed cluster shows; idempotent."""
+    for index, name in enumerate(nodes):
+        if store.try_get("nodes", None, name) is None:
+            store.create("nodes", node_object(name, index))
+    if store.try_get("namespaces", None, NAMESPACE) is None:
+        store.create("namespaces", {"metadata": {"name": NAMESPACE}})
+    for ref, obj in (("kubevirt.io/kubevirts", kubevirt_object()),
+                     ("hco.kubevirt.io/hyperconvergeds", hyperconverged_object())):
+        if store.try_get(ref, NAMESPACE, obj["metadata"]["name"]) is None:
+            store.create(ref, obj)  # controllers' own writes may carry status

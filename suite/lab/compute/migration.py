@@ -1,0 +1,241 @@
+"""Live migration: the VirtualMachineInstanceMigration admission webhook and controller.
+
+Phases as KubeVirt's migration controller drives them: Pending -> Scheduling (target
+virt-launcher pod created) -> Scheduled (its volumes attached on the target node, pod
+running) -> PreparingTarget -> TargetReady -> Running (migrationState.startTimestamp)
+-> Succeeded, with `phaseTransitionTimestamps` and the VMI's `migrationState`. The guest
+process survives: only its disk links move to the target node's devices; the source
+pod ends Completed and the source attachments go. A class with the `migration-fails`
+fault ends Failed with the VMI still on its source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ..clock import now_rfc3339_micro
+from ..errors import ApiError
+from ..events import record_event
+from . import conditions as cond
+from .boot import link_disks
+from .launcher import completed_status, launcher_pod, pods_of, running_status
+from .runtime import Compute
+from .vmi import VmiController
+from .vmistatus import with_phase
+
+VMI = "kubevirt.io/virtualmachineinstances"
+VMIM = "kubevirt.io/virtualmachineinstancemigrations"
+LABEL_VMI = "kubevirt.io/vmi-name"
+FINAL = ("Succeeded", "Failed")
+WEBHOOK = 'admission webhook "migration-create-validator.kubevirt.io" denied the request: '
+FAULT_REASON = ("Live migration failed error encountered during MigrateToURI3 libvirt api "
+                "call: virError(Code=1, Domain=10, Message='internal error: unable to execute "
+                "QEMU command 'migrate': Unable to write to socket: Broken pipe')")
+COPY_SECONDS = 0.3  # the memory copy; the lab guest has little to copy
+
+
+class MigrationFailed(Exception):
+    """Ends a migration Failed with this message as the reason."""
+
+
+def _deny(message: str) -> ApiError:
+    return ApiError(400, "BadRequest", WEBHOOK + message)
+
+
+def admit(store: Any) -> Any:
+    """migration-create-validator: KubeVirt's checks, in its order, with its texts."""
+    def hook(op: str, resource: Any, obj: dict[str, Any], _old: Any) -> None:
+        if op != "CREATE" or (resource.group, resource.plural) != (
+                "kubevirt.io", "virtualmachineinstancemigrations"):
+            return
+        ns, name = obj["metadata"].get("namespace", ""), obj.get("spec", {}).get("vmiName")
+        if not name:
+            raise _deny("vmiName is missing")
+        vmi = store.try_get(VMI, ns, name)
+        if vmi is None:
+            raise _deny(f'the VMI "{ns}/{name}" does not exist')
+        status = vmi.get("status", {})
+        if status.get("phase") in FINAL:
+            raise _deny("Cannot migrate VMI in finalized state.")
+        migratable = cond.get(status.get("conditions"), "LiveMigratable")
+        if migratable is not None and migratable.get("status") == "False":
+            raise _deny(f"Cannot migrate VMI, Reason: {migratable.get('reason', '')}, "
+                        f"Message: {migratable.get('message', '')}")
+        for other in store.list(VMIM, ns, label_selector=f"{LABEL_VMI}={name}")[0]:
+            if other.get("status", {}).get("phase") not in FINAL:
+                raise _deny(f"in-flight migration detected. Active migration job "
+                            f"({other['metadata']['uid']}) is currently already in progress "
+                            f"for VMI {name}.")
+        obj["metadata"].setdefault("labels", {})[LABEL_VMI] = name
+    return hook
+
+
+class MigrationController:
+    def __init__(self, compute: Compute, vmis: VmiController) -> None:
+        self.compute = compute
+        self.store = compute.store
+        self.vmis = vmis
+        self.tasks: dict[str, asyncio.Task[Any]] = {}
+
+    async def reconcile(self, namespace: str, name: str) -> float | None:
+        vmim = self.store.try_get(VMIM, namespace, name)
+        if vmim is None:
+            return None
+        uid, phase = vmim["metadata"]["uid"], vmim.get("status", {}).get("phase", "")
+        if phase in FINAL or uid in self.tasks:
+            return None
+        if phase:
+            self._finish(vmim, None, "Migration lost its controller (lab restarted)")
+            return None
+        self.store.mutate(VMIM, namespace, name, lambda o: o["metadata"].setdefault(
+            "labels", {}).__setitem__(LABEL_VMI, o["spec"].get("vmiName", "")))
+        self._phase(vmim, "Pending")
+        task = asyncio.get_running_loop().create_task(self._run(namespace, name))
+        self.tasks[uid] = task
+        task.add_done_callback(lambda _t: self.tasks.pop(uid, None))
+        return None
+
+    async def _run(self, namespace: str, name: str) -> None:
+        vmim = self.store.get(VMIM, namespace, name)
+        vmi = self.store.try_get(VMI, namespace, vmim["spec"]["vmiName"])
+        target_pod = None
+        try:
+            if vmi is None:
+                raise MigrationFailed("Migration failed because vmi does not exist.")
+            if vmi.get("status", {}).get("phase") != "Running":
+                raise MigrationFailed("Migration failed because vmi is not running.")
+            target_pod = await self._prepare_target(vmim, vmi)
+            await self._transfer(vmim, vmi, target_pod)
+        except MigrationFailed as exc:
+            await self._abandon(vmim, vmi, target_pod, str(exc))
+        except asyncio.CancelledError:
+            await self._abandon(vmim, vmi, target_pod, "Live migration has been aborted")
+            raise
+
+    async def _prepare_target(self, vmim: dict[str, Any], vmi: dict[str, Any]) -> dict[str, Any]:
+        source = vmi["status"]["nodeName"]
+        target = self.compute.pick_node(avoid=source)
+        pod = self.store.create("pods", launcher_pod(vmi, target, vmim["metadata"]["uid"]))
+        self._phase(vmim, "Scheduling")
+        for _ in range(300):
+            if self.vmis.attach_all(vmi, target, pod):
+                break
+            if self._refused(pod):
+                raise MigrationFailed("Migration target pod was removed during active "
+                                      "migration.")
+            await asyncio.sleep(0.1)
+        else:
+            raise MigrationFailed("Timed out waiting for the target pod's volumes to attach")
+        self.store.mutate("pods", pod["metadata"]["namespace"], pod["metadata"]["name"],
+                          lambda p: p.__setitem__("status", running_status(
+                              self.compute.node_ip(target), "10.128.9.9")))
+        self._phase(vmim, "Scheduled")
+        return pod
+
+    def _refused(self, pod: dict[str, Any]) -> bool:
+        events, _ = self.store.list("events", pod["metadata"]["namespace"])
+        return any(e.get("involvedObject", {}).get("uid") == pod["metadata"]["uid"]
+                   and e.get("reason") == "FailedAttachVolume" for e in events)
+
+    async def _transfer(self, vmim: dict[str, Any], vmi: dict[str, Any],
+                        target_pod: dict[str, Any]) -> None:
+        target = target_pod["spec"]["nodeName"]
+        source_pod = next((p for p in pods_of(self.store, vmi)
+                           if p["status"].get("phase") == "Running"
+                           and p["metadata"]["uid"] != target_pod["metadata"]["uid"]), None)
+        state = {"migrationUid": vmim["metadata"]["uid"], "sourceNode": vmi["status"]["nodeName"],
+                 "targetNode": target, "targetPod": target_pod["metadata"]["name"],
+                 "sourcePod": (source_pod or {}).get("metadata", {}).get("name", ""),
+                 "targetNodeAddress": self.compute.node_ip(target),
+                 "targetDirectMigrationNodePorts": {"38421": 0, "44537": 49152},
+                 "completed": False, "failed": False}
+        self._vmi_state(vmi, state)
+        self._phase(vmim, "PreparingTarget")
+        state.update(targetNodeDomainDetected=True,
+                     targetNodeDomainReadyTimestamp=now_rfc3339_micro())
+        self._vmi_state(vmi, state)
+        self._phase(vmim, "TargetReady")
+        state.update(startTimestamp=now_rfc3339_micro(), mode="PreCopy",
+                     migrationConfiguration={"allowAutoConverge": False,
+                                             "allowPostCopy": False,
+                                             "bandwidthPerMigration": "0Mi",
+                                             "completionTimeoutPerGiB": 150,
+                                             "progressTimeout": 150})
+        self._vmi_state(vmi, state)
+        self._phase(vmim, "Running")
+        await asyncio.sleep(COPY_SECONDS)
+        if any(self.compute.has_fault(p, "migration-fails") for p in self._pvcs(vmi)):
+            raise MigrationFailed(FAULT_REASON)
+        await self._switch(vmim, vmi, state, source_pod, target_pod)
+
+    async def _switch(self, vmim: dict[str, Any], vmi: dict[str, Any], state: dict[str, Any],
+                      source_pod: dict[str, Any] | None, target_pod: dict[str, Any]) -> None:
+        target, source = state["targetNode"], state["sourceNode"]
+        guest = self.compute.guests.get(vmi["metadata"]["uid"])
+        if guest is None:
+            raise MigrationFailed("Migration failed because vmi does not exist.")
+        await link_disks(self.compute, vmi, guest, target)
+        state.update(completed=True, endTimestamp=now_rfc3339_micro())
+
+        def moved(obj: dict[str, Any]) -> None:
+            obj["metadata"].setdefault("labels", {})["kubevirt.io/nodeName"] = target
+            obj["status"]["nodeName"] = target
+            obj["status"]["migrationState"] = dict(state)
+            obj["status"]["activePods"] = {target_pod["metadata"]["uid"]: target}
+        self.store.mutate(VMI, vmi["metadata"]["namespace"], vmi["metadata"]["name"], moved)
+        if source_pod is not None:
+            self.store.mutate("pods", source_pod["metadata"]["namespace"],
+                              source_pod["metadata"]["name"],
+                              lambda p: p.__setitem__("status", completed_status(p["status"])))
+        self.vmis.detach_all(self.store.get(VMI, vmi["metadata"]["namespace"],
+                                            vmi["metadata"]["name"]), source)
+        record_event(self.store, vmim, "SuccessfulMigration",
+                     "Source node reported migration succeeded",
+                     component="virtualmachine-controller")
+        self._finish(vmim, state, None)
+
+    async def _abandon(self, vmim: dict[str, Any], vmi: dict[str, Any] | None,
+                       target_pod: dict[str, Any] | None, reason: str) -> None:
+        """Fail the migration: the VMI stays where it was, the target side goes away."""
+        state = None
+        current = self.store.try_get(VMI, vmim["metadata"]["namespace"],
+                                     vmim["spec"]["vmiName"]) if vmi else None
+        if current is not None:
+            state = dict(current["status"].get("migrationState") or {})
+            if state.get("migrationUid") == vmim["metadata"]["uid"]:
+                state.update(completed=True, failed=True, endTimestamp=now_rfc3339_micro(),
+                             failureReason=reason)
+                self._vmi_state(current, state)
+        if target_pod is not None:
+            self.store.mutate("pods", target_pod["metadata"]["namespace"],
+                              target_pod["metadata"]["name"],
+                              lambda p: p.__setitem__("status", dict(
+                                  completed_status(p.get("status", {})), phase="Failed")))
+            if current is not None:
+                self.vmis.detach_all(current, target_pod["spec"]["nodeName"])
+        record_event(self.store, vmim, "FailedMigration",
+                     f"source node reported migration failed: {reason}", type_="Warning",
+                     component="virtualmachine-controller")
+        self._finish(vmim, state, reason)
+
+    # ---------------------------------------------------------------- writes
+    def _phase(self, vmim: dict[str, Any], phase: str) -> None:
+        self.store.mutate(VMIM, vmim["metadata"]["namespace"], vmim["metadata"]["name"],
+                          lambda o: with_phase(o.setdefault("status", {}), phase))
+
+    def _vmi_state(self, vmi: dict[str, Any], state: dict[str, Any]) -> None:
+        self.store.mutate(VMI, vmi["metadata"]["namespace"], vmi["metadata"]["name"],
+                          lambda o: o["status"].__setitem__("migrationState", dict(state)))
+
+    def _finish(self, vmim: dict[str, Any], state: dict[str, Any] | None,
+                failure: str | None) -> None:
+        def change(obj: dict[str, Any]) -> None:
+            status = obj.setdefault("status", {})
+            if state is not None:
+                status["migrationState"] = dict(state)
+            with_phase(status, "Failed" if failure else "Succeeded")
+        self.store.mutate(VMIM, vmim["metadata"]["namespace"], vmim["metadata"]["name"], change)
+
+    def _pvcs(self, vmi: dict[str, Any]) -> list[dict[str, Any]]:
+        return list(self.vmis.pvcs(vmi).values())

@@ -1,0 +1,53 @@
+"""State the compute controllers share: running guests, node facts, driver lookups.
+
+The store holds what the API shows; this holds what only the node knows (the guest
+processes and where each one's disks point), keyed by VMI uid.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .guest import Guest
+from .volumes import csi_of, pv_of
+
+
+class Compute:
+    def __init__(self, ctx: Any) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+        self.guests: dict[str, Guest] = {}
+        self.guest_root = Path(ctx.state_dir) / "guests"
+
+    # ----------------------------------------------------------------- nodes
+    def node_index(self, node: str) -> int:
+        nodes = list(self.ctx.nodes)
+        return nodes.index(node) if node in nodes else 0
+
+    def node_ip(self, node: str) -> str:
+        return f"192.168.126.{10 + self.node_index(node)}"
+
+    def pick_node(self, avoid: str | None = None) -> str:
+        """The schedulable node running the fewest launcher and lab pods."""
+        load = {node: 0 for node in self.ctx.nodes if node != avoid}
+        for pod in self.store.list("pods")[0]:
+            node = pod.get("spec", {}).get("nodeName")
+            if node in load and pod.get("status", {}).get("phase") in ("Pending", "Running"):
+                load[node] += 1
+        return min(load, key=lambda n: (load[n], n))
+
+    # ---------------------------------------------------------------- drivers
+    def driver_named(self, storage_class: str | None) -> Any:
+        return next((d for d in self.ctx.drivers if d.name == storage_class), None)
+
+    def has_fault(self, pvc: dict[str, Any], fault: str) -> bool:
+        driver = self.driver_named(pvc.get("spec", {}).get("storageClassName"))
+        return driver is not None and fault in tuple(getattr(driver, "faults", ()))
+
+    async def device_path(self, pvc: dict[str, Any], node: str) -> Path | None:
+        pv = pv_of(self.store, pvc)
+        if pv is None or self.ctx.dataplane is None:
+            return None
+        handle, _ = csi_of(pv)
+        return Path(await self.ctx.dataplane.device_path(handle, node))

@@ -1,0 +1,1 @@
+"""The lab's CDI: DataVolumes (claims from StorageProfiles, imports, clones)."""

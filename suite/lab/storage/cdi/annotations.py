@@ -1,0 +1,25 @@
+"""CDI's annotation and label names (pkg/controller/common), as clients read them."""
+
+PREFIX = "cdi.kubevirt.io"
+ANN_CLONE_TYPE = f"{PREFIX}/cloneType"
+ANN_CLONE_FALLBACK = f"{PREFIX}/cloneFallbackReason"
+ANN_CLONE_PHASE = f"{PREFIX}/clonePhase"
+ANN_CLONE_REQUEST = "k8s.io/CloneRequest"
+ANN_ENDPOINT = f"{PREFIX}/storage.import.endpoint"
+ANN_SOURCE = f"{PREFIX}/storage.import.source"
+ANN_CONTENT_TYPE = f"{PREFIX}/storage.contentType"
+ANN_POD_PHASE = f"{PREFIX}/storage.pod.phase"
+ANN_POD_RESTARTS = f"{PREFIX}/storage.pod.restarts"
+ANN_RUNNING = f"{PREFIX}/storage.condition.running"
+ANN_RUNNING_REASON = f"{PREFIX}/storage.condition.running.reason"
+ANN_RUNNING_MESSAGE = f"{PREFIX}/storage.condition.running.message"
+ANN_PREALLOCATION = f"{PREFIX}/storage.preallocation.requested"
+ANN_CREATED_FOR = f"{PREFIX}/createdForDataVolume"
+ANN_USE_POPULATOR = f"{PREFIX}/storage.usePopulator"
+ANN_IMMEDIATE_BIND = f"{PREFIX}/storage.bind.immediate.requested"
+ANN_POPULATED_FOR = f"{PREFIX}/storage.populatedFor"
+ANN_PROGRESS = f"{PREFIX}/storage.populator.progress"
+ANN_OWNED_BY_DV = f"{PREFIX}/ownedByDataVolume"
+
+LABELS = {"app": "containerized-data-importer", "app.kubernetes.io/component": "storage",
+          "app.kubernetes.io/managed-by": "cdi-controller"}

@@ -1,0 +1,161 @@
+"""The CSI external-resizer and the kubelet's node-expansion half, for lab volumes.
+
+Controller expansion grows the volume in the data plane; for Filesystem volumes the node
+must then grow the filesystem, which the lab does when the volume is attached to a node
+(at once if it already is, else at the next attach): until then the claim shows
+FileSystemResizePending, like a real cluster waiting for a pod. `offline` drivers only
+expand once no VolumeAttachment holds the volume (a VolumeResizeFailed warning says why
+until then). `online-expansion-invisible-to-guest` grows the storage while a running
+consumer keeps seeing the old size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..events import record_event
+from .common import (
+    Drivers,
+    Obj,
+    drop_condition,
+    format_quantity,
+    parse_quantity,
+    requested_bytes,
+    set_condition,
+    volume_mode,
+)
+from .volumes import round_up_mib
+from .workqueue import Key, WorkQueue, feed
+
+VA = "storage.k8s.io/volumeattachments"
+PVC = "persistentvolumeclaims"
+FS_PENDING_MESSAGE = "Waiting for user to (re-)start a pod to finish file system resize of " \
+    "volume on node."
+
+
+class Resizer:
+    def __init__(self, ctx: Any, drivers: Drivers) -> None:
+        self.ctx, self.drivers, self.store = ctx, drivers, ctx.store
+        self.queue = WorkQueue(ctx, "resizer", self.reconcile)
+
+    def start(self) -> None:
+        self.ctx.spawn(feed(self.ctx, PVC, self.queue), "resizer-watch")
+        self.ctx.spawn(feed(self.ctx, VA, self.queue, self._claim_of_attachment),
+                       "resizer-attachments")
+
+    def _claim_of_attachment(self, va: Obj) -> list[Key]:
+        pv = self.store.try_get("persistentvolumes", None,
+                                ((va.get("spec") or {}).get("source") or {})
+                                .get("persistentVolumeName", ""))
+        ref = ((pv or {}).get("spec") or {}).get("claimRef") or {}
+        return [(ref["namespace"], ref["name"])] if ref.get("name") else []
+
+    async def reconcile(self, key: Key) -> float | None:
+        pvc = self.store.try_get(PVC, key[0], key[1])
+        if not pvc or (pvc.get("status") or {}).get("phase") != "Bound":
+            return None
+        driver = self.drivers.for_pvc(pvc)
+        if driver is None or pvc["metadata"].get("deletionTimestamp"):
+            return None
+        pv = self.store.get("persistentvolumes", None, pvc["spec"]["volumeName"])
+        wanted = round_up_mib(requested_bytes(pvc))
+        if wanted > parse_quantity(pv["spec"]["capacity"]["storage"]):
+            return await self._expand_controller(pvc, pv, wanted, driver.expansion,
+                                                 driver.has_fault(
+                                                     "online-expansion-invisible-to-guest"))
+        if _status_of(pvc) == "NodeResizePending" and self._attached(pv):
+            self._finish_node(pvc, pv)
+        return None
+
+    def _attachments(self, pv: Obj) -> list[Obj]:
+        name = pv["metadata"]["name"]
+        return self.store.list(VA, predicate=lambda va: va["spec"]["source"].get(
+            "persistentVolumeName") == name)[0]
+
+    def _attached(self, pv: Obj) -> list[Obj]:
+        return [va for va in self._attachments(pv) if (va.get("status") or {}).get("attached")]
+
+    async def _expand_controller(self, pvc: Obj, pv: Obj, wanted: int, expansion: str,
+                                 invisible: bool) -> float | None:
+        in_use = bool(self._attachments(pv))
+        if expansion == "offline" and in_use:
+            ns, name = pvc["metadata"]["namespace"], pvc["metadata"]["name"]
+            self._event(pvc, "VolumeResizeFailed",
+                        f"Unable to expand {ns}/{name} because CSI driver "
+                        f"{pv['spec']['csi']['driver']} only supports offline expansion and "
+                        "volume is currently in-use", "Warning")
+            return None  # the attachment's removal brings the claim back here
+        pvc = self._mark_resizing(pvc, wanted)
+        self._event(pvc, "Resizing",
+                    f"External resizer is resizing volume {pv['metadata']['name']}")
+        await self.ctx.dataplane.resize(pv["spec"]["csi"]["volumeHandle"], wanted,
+                                        visible_to_consumers=not (invisible and in_use))
+        self.store.mutate("persistentvolumes", None, pv["metadata"]["name"],
+                          lambda obj: obj["spec"]["capacity"].update(
+                              storage=format_quantity(wanted)))
+        if volume_mode(pvc) == "Filesystem":
+            self._node_pending(pvc)
+            if self._attached(pv):
+                self._finish_node(pvc, pv)
+        else:
+            self._finish(pvc, wanted, "VolumeResizeSuccessful", "Resize volume succeeded")
+        return None
+
+    def _mark_resizing(self, pvc: Obj, wanted: int) -> Obj:
+        def change(obj: Obj) -> None:
+            status = obj.setdefault("status", {})
+            status["allocatedResources"] = {"storage": format_quantity(wanted)}
+            status["allocatedResourceStatuses"] = {"storage": "ControllerResizeInProgress"}
+            status["conditions"] = set_condition(status.get("conditions") or [], "Resizing",
+                                                 "True")
+
+        return self._mutate(pvc, change)
+
+    def _node_pending(self, pvc: Obj) -> None:
+        def change(obj: Obj) -> None:
+            status = obj["status"]
+            status["allocatedResourceStatuses"] = {"storage": "NodeResizePending"}
+            conditions = drop_condition(status.get("conditions") or [], "Resizing")
+            status["conditions"] = set_condition(conditions, "FileSystemResizePending",
+                                                 "True", message=FS_PENDING_MESSAGE)
+
+        obj = self._mutate(pvc, change)
+        self._event(obj, "FileSystemResizeRequired",
+                    "Require file system resize of volume on node")
+
+    def _finish_node(self, pvc: Obj, pv: Obj) -> None:
+        node = self._attached(pv)[0]["spec"]["nodeName"]
+        wanted = parse_quantity(pv["spec"]["capacity"]["storage"])
+        pv_name = pv["metadata"]["name"]
+        self._finish(pvc, wanted, "FileSystemResizeSuccessful",
+                     f'MountVolume.NodeExpandVolume succeeded for volume "{pv_name}" {node}',
+                     component="kubelet")
+
+    def _finish(self, pvc: Obj, size: int, reason: str, message: str,
+                component: str = "external-resizer") -> None:
+        def change(obj: Obj) -> None:
+            status = obj["status"]
+            status["capacity"] = {"storage": format_quantity(size)}
+            status.pop("allocatedResourceStatuses", None)
+            conditions = drop_condition(status.get("conditions") or [], "Resizing")
+            status["conditions"] = drop_condition(conditions, "FileSystemResizePending")
+            if not status["conditions"]:
+                status.pop("conditions")
+
+        obj = self._mutate(pvc, change)
+        self._event(obj, reason, message, component=component)
+
+    def _mutate(self, pvc: Obj, change: Any) -> Obj:
+        return self.store.mutate(PVC, pvc["metadata"]["namespace"], pvc["metadata"]["name"],
+                                 change)
+
+    def _event(self, pvc: Obj, reason: str, message: str, type_: str = "Normal",
+               component: str = "external-resizer") -> None:
+        driver = self.drivers.for_pvc(pvc)
+        comp = f"{component} {driver.provisioner}" if driver and component != "kubelet" \
+            else component
+        record_event(self.store, pvc, reason, message, type_=type_, component=comp)
+
+
+def _status_of(pvc: Obj) -> str | None:
+    return ((pvc.get("status") or {}).get("allocatedResourceStatuses") or {}).get("storage")

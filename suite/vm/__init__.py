@@ -1,0 +1,1 @@
+"""VMs for the checks: manifests, lifecycle (boot, login, stop, start) and claims."""

@@ -1,0 +1,73 @@
+"""Getting a running VM with a working data disk of the class, whatever mode works.
+
+Families other than provision need *a* volume, not a particular mode. They try the
+class's modes in the memo's order and give up with the reasons seen, which the family
+reports as `skipped` ("no volume of the class could be provisioned") or, when the
+family needs a mode the class refuses (RWX for migration), as `unsupported`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from suite.vm import memo
+from suite.vm.guestvm import BootFailure, GuestVM
+from suite.vm.manifests import DataDisk
+
+if TYPE_CHECKING:
+    from suite.checks.base import ClassContext
+
+SERIAL = "kvsdata"
+
+
+class NoVolume(Exception):
+    """No candidate mode gave a running VM; `attempts` maps 'Mode/Access' to the reason."""
+
+    def __init__(self, attempts: dict[str, str], kinds: set[str]) -> None:
+        detail = "; ".join(f"{k}: {v}" for k, v in attempts.items()) or "no mode to try"
+        super().__init__(f"no volume of the class could be provisioned ({detail})")
+        self.attempts, self.kinds = attempts, kinds
+
+
+def data_disk(ctx: ClassContext, vm_name: str, mode: str, access: str,
+              size_bytes: int | None = None, suffix: str = "data",
+              serial: str = SERIAL) -> DataDisk:
+    return DataDisk(name=f"{vm_name}-{suffix}", serial=serial,
+                    storage_class=ctx.storage_class, volume_mode=mode, access_mode=access,
+                    size_bytes=size_bytes or ctx.profile.sizes.disk_bytes)
+
+
+def record_boot(ctx: ClassContext, mode: str, access: str, failure: BootFailure | None) -> None:
+    finding = memo.Finding("ok") if failure is None else memo.Finding(failure.kind,
+                                                                      failure.message)
+    memo.record(ctx.run_id, ctx.storage_class, mode, access, finding)
+
+
+def boot_any(ctx: ClassContext, role: str, *, access: tuple[str, ...] = ("ReadWriteOnce",),
+             modes: tuple[str, ...] = memo.MODES, size_bytes: int | None = None
+             ) -> tuple[GuestVM, DataDisk]:
+    """A running VM (not yet logged in) with one data disk; raises NoVolume."""
+    attempts: dict[str, str] = {}
+    kinds: set[str] = set()
+    for (mode, acc), finding in memo.findings(ctx.run_id, ctx.storage_class).items():
+        if mode in modes and acc in access and finding.status in ("refused", "hung"):
+            attempts[f"{mode}/{acc}"] = f"{finding.status} earlier: {finding.message}"
+            kinds.add(finding.status)
+    for mode, acc in memo.candidates(ctx.run_id, ctx.storage_class, ctx.facts,
+                                     modes=modes, access=access):
+        vm = GuestVM(ctx, role, [])
+        vm.disks = [data_disk(ctx, vm.name, mode, acc, size_bytes)]
+        ctx.progress(f"{role}: starting VM {vm.name} with a {mode}/{acc} disk")
+        vm.create()
+        try:
+            vm.wait_ready()
+        except BootFailure as failure:
+            vm.delete()
+            if failure.kind in ("refused", "hung"):
+                record_boot(ctx, mode, acc, failure)
+            attempts[f"{mode}/{acc}"] = f"{failure.kind}: {failure.message}"
+            kinds.add(failure.kind)
+            continue
+        record_boot(ctx, mode, acc, None)
+        return vm, vm.disks[0]
+    raise NoVolume(attempts, kinds)

@@ -1,0 +1,28 @@
+"""Small helpers every family uses to time a cell and build its Outcome."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from suite.checks.base import Outcome
+
+
+class Cell:
+    """Times one capability from construction; `done(...)` makes its Outcome."""
+
+    def __init__(self, capability: str) -> None:
+        self.capability = capability
+        self.started = time.monotonic()
+        self.evidence: dict[str, Any] = {}
+
+    def done(self, verdict: str, reason: str, **evidence: Any) -> Outcome:
+        self.evidence.update(evidence)
+        return Outcome(self.capability, verdict, reason,  # type: ignore[arg-type]
+                       dict(self.evidence), time.monotonic() - self.started)
+
+
+def short(error: BaseException) -> str:
+    """An exception as one line for a reason."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text[:300]

@@ -1,0 +1,231 @@
+"""One VM a check drives: create it, wait until it runs, log in, stop, start, delete.
+
+Waiting is where storage problems show, so `wait_ready` sorts what it sees into the
+three answers a check needs: the driver refused the claim (`refused`), the claim was
+accepted and never bound (`hung`), or the VM failed for another reason (`failed`).
+Everything the guest does goes through the console session and the probe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import TYPE_CHECKING, Any
+
+from suite.cluster.errors import Conflict, NotFound
+from suite.guest.console import ConsoleError, ConsoleSession, Credentials
+from suite.guest.probe import GUEST_PATH, Probe
+from suite.vm import claims
+from suite.vm.manifests import CDI_API, VM_API, DataDisk, GuestSpec, virtual_machine
+from suite.vm.naming import unique_name
+
+if TYPE_CHECKING:
+    from suite.checks.base import ClassContext
+
+POLL_S = 1.0
+VM_ERRORS = ("ErrorUnschedulable", "DataVolumeError", "ErrImagePull", "ImagePullBackOff",
+             "CrashLoopBackOff", "ErrorPvcNotFound")
+PROBE_WAIT_S = 120.0
+
+
+class BootFailure(Exception):
+    """The VM did not come up; `kind` is refused | hung | failed."""
+
+    def __init__(self, kind: str, message: str, evidence: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.kind, self.message, self.evidence = kind, message, evidence
+
+
+def guest_spec(ctx: ClassContext) -> GuestSpec:
+    guest = ctx.profile.guest
+    return GuestSpec(guest.image, guest.user, guest.password, guest.memory, guest.cpu_cores)
+
+
+class GuestVM:
+    def __init__(self, ctx: ClassContext, role: str, disks: list[DataDisk]) -> None:
+        self.ctx, self.disks = ctx, disks
+        self.name = unique_name(ctx.storage_class, role)
+        self.session: ConsoleSession | None = None
+        self._probe: Probe | None = None
+        self.created_at = 0.0
+
+    @property
+    def kube(self) -> Any:
+        return self.ctx.kube
+
+    @property
+    def timeouts(self) -> Any:
+        return self.ctx.profile.timeouts
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def create(self, running: bool = True) -> None:
+        manifest = virtual_machine(self.name, self.ctx.namespace, guest_spec(self.ctx),
+                                   self.disks, running=running)
+        self.kube.create(manifest)
+        self.created_at = time.monotonic()
+
+    def wait_ready(self, bind_timeout_s: float | None = None) -> float:
+        """Block until the VMI runs; returns seconds since create. Raises BootFailure."""
+        bind_deadline = self.created_at + (bind_timeout_s or self.timeouts.bind_s)
+        boot_deadline: float | None = None
+        while True:
+            self._check_cancelled()
+            if self._pending_claims(bind_deadline):
+                time.sleep(POLL_S)
+                continue
+            boot_deadline = boot_deadline or time.monotonic() + self.timeouts.boot_s
+            if self._vmi_running(boot_deadline):
+                return time.monotonic() - self.created_at
+            time.sleep(POLL_S)
+
+    def _check_cancelled(self) -> None:
+        if self.ctx.cancelled.is_set():
+            raise BootFailure("failed", "run cancelled", {"vm": self.name})
+
+    def _pending_claims(self, deadline: float) -> bool:
+        pending = []
+        for disk in self.disks:
+            claim = claims.get_claim(self.kube, disk.claim_name, self.ctx.namespace)
+            if claims.phase(claim) == "Bound":
+                continue
+            refusal = claims.provisioning_refusal(self.kube, claim, self._datavolume(disk))
+            if refusal:
+                raise BootFailure("refused", refusal, self._claim_evidence(disk, claim))
+            pending.append((disk, claim))
+        if pending and time.monotonic() > deadline:
+            disk, claim = pending[0]
+            waited = time.monotonic() - self.created_at
+            raise BootFailure(
+                "hung", f"claim {disk.claim_name} still {claims.phase(claim)} after "
+                f"{waited:.0f}s with no refusal from the driver",
+                self._claim_evidence(disk, claim))
+        return bool(pending)
+
+    def _datavolume(self, disk: DataDisk) -> dict | None:
+        if disk.claim:
+            return None
+        try:
+            return self.kube.get(CDI_API, "DataVolume", disk.name, self.ctx.namespace)
+        except NotFound:
+            return None
+
+    def _claim_evidence(self, disk: DataDisk, claim: dict | None) -> dict[str, Any]:
+        events = [f"{e.get('type')} {e.get('reason')}: {e.get('message', '')}"
+                  for e in (self.kube.events_for(claim) if claim else [])][-5:]
+        return {"vm": self.name, "claim": claims.claim_summary(claim), "claimEvents": events}
+
+    def _vmi_running(self, deadline: float) -> bool:
+        vmi = self.vmi()
+        phase = ((vmi or {}).get("status") or {}).get("phase", "")
+        if phase == "Running":
+            return True
+        vm = self.kube.get(VM_API, "VirtualMachine", self.name, self.ctx.namespace)
+        printable = (vm.get("status") or {}).get("printableStatus", "")
+        if phase == "Failed" or printable in VM_ERRORS:
+            raise BootFailure("failed", f"VM {self.name} is {printable or phase}: "
+                              f"{_condition_text(vm, vmi)}", _vm_evidence(vm, vmi))
+        if time.monotonic() > deadline:
+            raise BootFailure("failed", f"VM {self.name} not Running after "
+                              f"{self.timeouts.boot_s:.0f}s (VMI phase {phase or 'absent'}, "
+                              f"VM {printable or 'unknown'})", _vm_evidence(vm, vmi))
+        return False
+
+    def vmi(self) -> dict | None:
+        try:
+            return self.kube.get(VM_API, "VirtualMachineInstance", self.name, self.ctx.namespace)
+        except NotFound:
+            return None
+
+    def node(self) -> str:
+        return ((self.vmi() or {}).get("status") or {}).get("nodeName", "")
+
+    def claim(self, disk: DataDisk) -> dict | None:
+        return claims.get_claim(self.kube, disk.claim_name, self.ctx.namespace)
+
+    def stop(self) -> None:
+        self.close()
+        with contextlib.suppress(Conflict):  # already stopped
+            self.kube.subresource(VM_API, "VirtualMachine", self.name, "stop",
+                                  namespace=self.ctx.namespace)
+        self.kube.wait_for(VM_API, "VirtualMachine", self.name, _stopped,
+                           self.timeouts.boot_s, f"VM {self.name} to stop", self.ctx.namespace)
+
+    def start(self) -> float:
+        self.kube.subresource(VM_API, "VirtualMachine", self.name, "start",
+                              namespace=self.ctx.namespace)
+        self.created_at = time.monotonic()
+        return self.wait_ready()
+
+    def delete(self) -> None:
+        self.close()
+        self.kube.delete(VM_API, "VirtualMachine", self.name, self.ctx.namespace, wait=False)
+
+    # -- guest ----------------------------------------------------------------------
+
+    @property
+    def probe(self) -> Probe:
+        if self._probe is None:
+            self._probe = self._login()
+        return self._probe
+
+    def reconnect(self) -> None:
+        """A new console connection (after a migration); the probe keeps working."""
+        if self.session is None:
+            self._probe = self._login()
+        else:
+            self.session.reconnect()
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+        self.session, self._probe = None, None
+
+    def _login(self) -> Probe:
+        guest = self.ctx.profile.guest
+        self.session = ConsoleSession(
+            self.kube.api_client, self.ctx.namespace, self.name,
+            Credentials(guest.user, guest.password), login_timeout_s=self.timeouts.login_s)
+        self.session.open()
+        command = GUEST_PATH if self._run("id -u", 30)[1].strip() == "0" else (
+            f"sudo -n {GUEST_PATH}")
+        self._await_probe()
+        return Probe(self._run, command, self.timeouts.command_s, self.session.put_file)
+
+    def _await_probe(self) -> None:
+        # cloud-init may still be writing files when the login prompt first appears
+        deadline = time.monotonic() + PROBE_WAIT_S
+        while self._run(f"test -x {GUEST_PATH}", 30)[0] != 0:
+            if time.monotonic() > deadline:
+                raise ConsoleError(f"{GUEST_PATH} is missing in {self.name}: cloud-init "
+                                   "did not apply write_files")
+            time.sleep(2.0)
+
+    def _run(self, line: str, timeout_s: float) -> tuple[int, str]:
+        if self.session is None:
+            raise ConsoleError(f"no console session to {self.name}")
+        result = self.session.run(line, timeout_s)
+        return result.exit_code, result.output
+
+
+def _stopped(vm: dict) -> bool:
+    status = vm.get("status") or {}
+    return not status.get("created") and status.get("printableStatus", "Stopped") == "Stopped"
+
+
+def _condition_text(vm: dict, vmi: dict | None) -> str:
+    texts = []
+    for obj in (vm, vmi or {}):
+        for cond in (obj.get("status") or {}).get("conditions") or []:
+            failing = cond.get("status") != "True" or cond.get("type") == "Failure"
+            if failing and (cond.get("reason") or cond.get("message")):
+                    texts.append(f"{cond.get('type')}: {cond.get('reason', '')} "
+                                 f"{cond.get('message', '')}".strip())
+    return "; ".join(texts[:3]) or "no condition explains it"
+
+
+def _vm_evidence(vm: dict, vmi: dict | None) -> dict[str, Any]:
+    return {"vm": vm["metadata"]["name"],
+            "printableStatus": (vm.get("status") or {}).get("printableStatus"),
+            "vmiPhase": ((vmi or {}).get("status") or {}).get("phase"),
+            "conditions": _condition_text(vm, vmi)}

@@ -1,0 +1,60 @@
+"""What provisioning taught us about a class, shared by the families of one run.
+
+The provision family tries every volume mode x access mode; later families (expand,
+snapshot, clone, ...) need *a* working volume and should not wait out another bind
+timeout on a mode already seen refused or hanging. The memo only steers the choice of
+mode; every verdict still comes from that family's own measurement.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+MODES = ("Block", "Filesystem")
+ACCESS = ("ReadWriteOnce", "ReadWriteMany")
+
+
+@dataclass(frozen=True)
+class Finding:
+    status: str  # ok | refused | hung | failed
+    message: str = ""
+
+
+_lock = threading.Lock()
+_findings: dict[tuple[str, str], dict[tuple[str, str], Finding]] = {}
+
+
+def record(run_id: str, storage_class: str, mode: str, access: str, finding: Finding) -> None:
+    with _lock:
+        _findings.setdefault((run_id, storage_class), {})[(mode, access)] = finding
+
+
+def findings(run_id: str, storage_class: str) -> dict[tuple[str, str], Finding]:
+    with _lock:
+        return dict(_findings.get((run_id, storage_class), {}))
+
+
+def declared_pairs(facts: dict) -> list[tuple[str, str]]:
+    """(mode, access) pairs the class's StorageProfile declares, in its order."""
+    profile = facts.get("storageProfile") or {}
+    pairs: list[tuple[str, str]] = []
+    for entry in profile.get("claimPropertySets") or []:
+        for access in entry.get("accessModes") or []:
+            pair = (entry.get("volumeMode") or "Filesystem", access)
+            if pair not in pairs and pair[0] in MODES and pair[1] in ACCESS:
+                pairs.append(pair)
+    return pairs
+
+
+def candidates(run_id: str, storage_class: str, facts: dict, *,
+               modes: tuple[str, ...] = MODES, access: tuple[str, ...] = ("ReadWriteOnce",)
+               ) -> list[tuple[str, str]]:
+    """Pairs worth trying: known-good first, then declared, then the rest; never the
+    ones already seen refused or hanging."""
+    known = findings(run_id, storage_class)
+    wanted = [(m, a) for a in access for m in modes]
+    order = [p for p in wanted if known.get(p, Finding("")).status == "ok"]
+    order += [p for p in declared_pairs(facts) if p in wanted and p not in order]
+    order += [p for p in wanted if p not in order]
+    return [p for p in order if known.get(p, Finding("")).status not in ("refused", "hung")]

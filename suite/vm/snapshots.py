@@ -1,0 +1,169 @@
+"""Snapshot and restore steps shared by the snapshot family (and usable by others).
+
+Each step waits on the real objects' status fields (VolumeSnapshot `readyToUse` /
+`error`, VirtualMachineSnapshot `phase` / `snapshotVolumes`, VirtualMachineRestore
+`complete` / `Failure`) and turns a failure into the cell's Outcome right away.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from suite.checks.base import Outcome
+from suite.cluster.errors import KubeError, NotFound, WaitFailed, WaitTimeout
+from suite.vm import claims
+from suite.vm.manifests import (
+    SNAPSHOT_API,
+    VM_SNAPSHOT_API,
+    DataDisk,
+    pvc_from_snapshot,
+    vm_restore,
+    vm_snapshot,
+    volume_snapshot,
+)
+from suite.vm.naming import unique_name
+
+if TYPE_CHECKING:
+    from suite.checks.base import ClassContext
+    from suite.vm.evidence import Cell
+
+Obj = dict[str, Any]
+VM_SNAPSHOT_APIS = (VM_SNAPSHOT_API, "snapshot.kubevirt.io/v1alpha1")
+DEFAULT_CLASS = "snapshot.storage.kubernetes.io/is-default-class"
+
+
+def class_for(ctx: ClassContext) -> str | None:
+    """A VolumeSnapshotClass of the class's driver (the default one first), or None."""
+    try:
+        items = ctx.kube.list(SNAPSHOT_API, "VolumeSnapshotClass")
+    except KubeError:
+        return None  # the snapshot API is not served at all
+    driver = ctx.facts.get("provisioner")
+    matching = [c for c in items if c.get("driver") == driver]
+    matching.sort(key=lambda c: ((c["metadata"].get("annotations") or {})
+                                 .get(DEFAULT_CLASS) != "true", c["metadata"]["name"]))
+    return matching[0]["metadata"]["name"] if matching else None
+
+
+def _ready_snapshot(obj: Obj) -> bool | str:
+    status = obj.get("status") or {}
+    if (status.get("error") or {}).get("message"):
+        return str(status["error"]["message"])
+    return bool(status.get("readyToUse"))
+
+
+def take_volume_snapshot(ctx: ClassContext, cell: Cell, claim: str, snapshot_class: str
+                         ) -> Obj | Outcome:
+    name = unique_name(ctx.storage_class, "vsnap")
+    ctx.kube.create(volume_snapshot(name, ctx.namespace, claim, snapshot_class))
+    cell.evidence.update(volumeSnapshot=name, volumeSnapshotClass=snapshot_class)
+    try:
+        return ctx.kube.wait_for(SNAPSHOT_API, "VolumeSnapshot", name, _ready_snapshot,
+                                 ctx.profile.timeouts.snapshot_s,
+                                 f"VolumeSnapshot {name} to be ready", ctx.namespace)
+    except WaitFailed as failed:
+        return cell.done("broken", f"VolumeSnapshot {name} failed: {failed.reason}")
+    except WaitTimeout:
+        return cell.done("broken", f"VolumeSnapshot {name} not ready within "
+                         f"{ctx.profile.timeouts.snapshot_s:.0f}s")
+
+
+def restore_claim(ctx: ClassContext, snapshot: Obj, disk: DataDisk) -> str:
+    """A new claim from the snapshot; returns its name (binding is waited on by the VM)."""
+    source = claims.get_claim(ctx.kube, disk.claim_name, ctx.namespace)
+    size = str((snapshot.get("status") or {}).get("restoreSize") or claims.capacity(source))
+    name = unique_name(ctx.storage_class, "restore")
+    ctx.kube.create(pvc_from_snapshot(name, ctx.namespace, snapshot["metadata"]["name"],
+                                      disk, size))
+    return name
+
+
+def _create_vm_snapshot(ctx: ClassContext, vm: str) -> tuple[str, str]:
+    name = unique_name(ctx.storage_class, "vmsnap")
+    for api in VM_SNAPSHOT_APIS:  # v1beta1 from KubeVirt 1.3, v1alpha1 before
+        try:
+            ctx.kube.create(vm_snapshot(name, ctx.namespace, vm, api))
+            return api, name
+        except NotFound:
+            continue
+    raise NotFound(404, "NotFound", "the cluster serves no VirtualMachineSnapshot API")
+
+
+def _vm_snapshot_done(obj: Obj) -> bool | str:
+    status = obj.get("status") or {}
+    if status.get("phase") == "Failed":
+        return str((status.get("error") or {}).get("message") or "phase Failed")
+    return status.get("phase") == "Succeeded" and bool(status.get("readyToUse"))
+
+
+def take_vm_snapshot(ctx: ClassContext, cell: Cell, vm: str, volume: str,
+                     snapshot_class: str | None) -> Obj | Outcome:
+    api, name = _create_vm_snapshot(ctx, vm)
+    cell.evidence.update(vmSnapshot=name, volumeSnapshotClass=snapshot_class)
+    verdict = "broken" if snapshot_class else "unsupported"
+    try:
+        snap = ctx.kube.wait_for(api, "VirtualMachineSnapshot", name, _vm_snapshot_done,
+                                 ctx.profile.timeouts.snapshot_s,
+                                 f"VirtualMachineSnapshot {name}", ctx.namespace)
+    except WaitFailed as failed:
+        return cell.done(verdict, f"VirtualMachineSnapshot {name} failed: {failed.reason}")
+    except WaitTimeout:
+        return cell.done(verdict, f"VirtualMachineSnapshot {name} not ready within "
+                         f"{ctx.profile.timeouts.snapshot_s:.0f}s")
+    status = snap.get("status") or {}
+    cell.evidence.update(indications=status.get("indications"),
+                         snapshotVolumes=status.get("snapshotVolumes"))
+    excluded = _excluded(snap, volume)
+    if excluded:
+        why = _exclusion_reason(ctx, vm, volume)
+        return cell.done(verdict, f"VirtualMachineSnapshot left the data disk out{why}")
+    snap["apiVersion"] = api
+    return snap
+
+
+def _excluded(snap: Obj, volume: str) -> bool:
+    volumes = (snap.get("status") or {}).get("snapshotVolumes")
+    if not volumes:
+        return False  # older KubeVirt: no list; the restored bytes will tell
+    return volume in (volumes.get("excludedVolumes") or []) or volume not in (
+        volumes.get("includedVolumes") or [])
+
+
+def _exclusion_reason(ctx: ClassContext, vm: str, volume: str) -> str:
+    obj = ctx.kube.get("kubevirt.io/v1", "VirtualMachine", vm, ctx.namespace)
+    for entry in (obj.get("status") or {}).get("volumeSnapshotStatuses") or []:
+        if entry.get("name") == volume and entry.get("reason"):
+            return f": {entry['reason']}"
+    return ""
+
+
+def _restore_done(obj: Obj) -> bool | str:
+    status = obj.get("status") or {}
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "Failure" and condition.get("status") == "True":
+            return str(condition.get("reason") or condition.get("message") or "Failure")
+    return bool(status.get("complete"))
+
+
+def restore_vm(ctx: ClassContext, cell: Cell, vm: str, snap: Obj) -> Obj | Outcome:
+    api = snap["apiVersion"]
+    name = f"{snap['metadata']['name']}-r{secrets.token_hex(2)}"
+    ctx.kube.create(vm_restore(name, ctx.namespace, vm, snap["metadata"]["name"], api))
+    cell.evidence.update(vmRestore=name)
+    try:
+        return ctx.kube.wait_for(api, "VirtualMachineRestore", name, _restore_done,
+                                 ctx.profile.timeouts.restore_s,
+                                 f"VirtualMachineRestore {name}", ctx.namespace)
+    except WaitFailed as failed:
+        return cell.done("broken", f"VirtualMachineRestore {name} failed: {failed.reason}")
+    except WaitTimeout:
+        return cell.done("broken", f"VirtualMachineRestore {name} not complete within "
+                         f"{ctx.profile.timeouts.restore_s:.0f}s")
+
+
+def restored_claim(restore: Obj, volume: str) -> str | None:
+    for entry in (restore.get("status") or {}).get("restores") or []:
+        if entry.get("volumeName") == volume:
+            return entry.get("persistentVolumeClaim")
+    return None

@@ -1,0 +1,82 @@
+"""The suite's verdicts equal what the lab's driver file implies, cell by cell.
+
+Each run puts several classes in one lab (they are assessed concurrently), so one run
+covers a variety of fault-free classes or several faults, each on its own class: a
+fault must turn exactly its cells broken and leave every other cell as specified.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import labelled_leftovers, run_suite
+from tests.e2e.truth import expected_cells
+
+
+def driver(name: str, **spec: Any) -> dict[str, Any]:
+    base = {"name": name, "provisioner": f"{name}.csi.e2e.io", "volumeBindingMode": "Immediate",
+            "modes": {"Filesystem": ["ReadWriteOnce"]}, "expansion": "none",
+            "snapshots": False, "clone": "copy", "encryption": "none", "faults": []}
+    return {**base, **spec}
+
+
+RWX_BLOCK = {"Block": ["ReadWriteOnce", "ReadWriteMany"], "Filesystem": ["ReadWriteOnce"]}
+
+VARIETY = [
+    driver("e2e-rbd", modes=RWX_BLOCK, expansion="online", snapshots=True, clone="csi-clone",
+           encryption="luks", defaultVirt=True),
+    driver("e2e-nfs", modes={"Filesystem": ["ReadWriteOnce", "ReadWriteMany"]},
+           expansion="offline", default=True),
+    driver("e2e-local", volumeBindingMode="WaitForFirstConsumer", clone="snapshot"),
+    driver("e2e-block", modes={"Block": ["ReadWriteOnce"]}, expansion="online",
+           snapshots=True, clone="snapshot", limits={"iops": 2000, "bandwidthMiBs": 100}),
+]
+FAULTS_DATA = [
+    driver("e2e-stale", modes=RWX_BLOCK, expansion="online", snapshots=True,
+           clone="csi-clone", faults=["snapshot-restores-stale-data"]),
+    driver("e2e-zeroes", expansion="offline", snapshots=True, clone="snapshot",
+           faults=["clone-returns-zeroes"]),
+    driver("e2e-invisible", modes={"Block": ["ReadWriteOnce"]}, expansion="online",
+           faults=["online-expansion-invisible-to-guest"]),
+]
+FAULTS_PLATFORM = [
+    driver("e2e-nomigrate", modes=RWX_BLOCK, snapshots=True, faults=["migration-fails"]),
+    driver("e2e-plaintext", encryption="luks", expansion="online",
+           faults=["encryption-not-applied"]),
+    driver("e2e-hangs", modes=RWX_BLOCK, expansion="offline", snapshots=True,
+           encryption="luks", faults=["provisioning-hangs"]),
+]
+
+
+def mismatches(actual: dict[str, dict[str, str]], drivers: list[dict[str, Any]]) -> list[str]:
+    problems = []
+    for entry in drivers:
+        got = actual.get(entry["name"], {})
+        for cap, want in expected_cells(entry).items():
+            if got.get(cap) != want:
+                problems.append(f"{entry['name']} {cap}: expected {want}, got {got.get(cap)}")
+    return problems
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("drivers", [VARIETY, FAULTS_DATA, FAULTS_PLATFORM],
+                         ids=["variety", "data-faults", "platform-faults"])
+def test_matrix_equals_the_driver_file(lab_process: Any, tmp_path: Path,
+                                       drivers: list[dict[str, Any]]) -> None:
+    lab = lab_process(drivers)
+    result = run_suite(lab.kubeconfig, tmp_path / "reports", "--junitxml",
+                       str(tmp_path / "junit.xml"))
+    matrix = result.matrix()
+    assert [sc["name"] for sc in matrix["storageClasses"]] == sorted(d["name"] for d in drivers)
+    problems = mismatches(result.verdicts(), drivers)
+    reasons = {f"{sc['name']} {cap}": cell["reason"] for sc in matrix["storageClasses"]
+               for cap, cell in sc["capabilities"].items()}
+    detail = [f"{p}  ({reasons.get(' '.join(p.split()[:2]))})" for p in problems]
+    assert not problems, "verdicts differ from the driver file:\n" + "\n".join(detail)
+    assert labelled_leftovers(lab.kubeconfig) == []
+    junit = (tmp_path / "junit.xml").read_text()
+    assert junit.count("<testcase") == len(drivers) * 12
+    assert 'name="verdict"' in junit

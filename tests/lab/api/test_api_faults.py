@@ -1,0 +1,76 @@
+"""The fault-injection seam: inert by default, then 429 bursts, delays and dropped
+watch streams exactly where a rule says."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from apihelpers import unique
+from kubernetes import client, watch
+from kubernetes.client.rest import ApiException
+
+from suite.lab.lab import Lab
+
+
+@pytest.fixture
+def faulty(lab: Lab) -> Iterator[Lab]:
+    assert not lab.faults.active
+    yield lab
+    lab.faults.clear()
+
+
+@pytest.fixture
+def ns(api_client: client.ApiClient) -> str:
+    name = unique("faults")
+    client.CoreV1Api(api_client).create_namespace({"metadata": {"name": name}})
+    return name
+
+
+def test_burst_of_429_with_retry_after(faulty: Lab, api_client: client.ApiClient,
+                                       ns: str) -> None:
+    faulty.faults.add_errors(rf"/namespaces/{ns}/configmaps", code=429, count=1,
+                             retry_after_s=3)
+    context = ssl.create_default_context(cafile=str(faulty.server.tls.ca_cert))
+    request = urllib.request.Request(f"{faulty.server_url}/api/v1/namespaces/{ns}/configmaps",
+                                     headers={"Authorization": f"Bearer {faulty.token}"})
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, context=context, timeout=10)
+    assert caught.value.code == 429 and caught.value.headers["Retry-After"] == "3"
+    assert json.loads(caught.value.read())["reason"] == "TooManyRequests"
+    # The official client (urllib3) honours Retry-After by itself and gets through.
+    faulty.faults.add_errors(rf"/namespaces/{ns}/configmaps", code=429, count=2,
+                             retry_after_s=0)
+    before = faulty.faults.injected
+    assert client.CoreV1Api(api_client).list_namespaced_config_map(ns).items == []
+    assert faulty.faults.injected == before + 2
+
+
+def test_server_errors_and_delays(faulty: Lab, api_client: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api_client)
+    faulty.faults.add_errors(rf"/namespaces/{ns}/secrets", code=503, method="POST")
+    with pytest.raises(ApiException) as caught:
+        core.create_namespaced_secret(ns, {"metadata": {"name": "s"}})
+    assert caught.value.status == 503
+    faulty.faults.add_delay(rf"/namespaces/{ns}/secrets/s$", 0.3)
+    core.create_namespaced_secret(ns, {"metadata": {"name": "s"}})
+    started = time.monotonic()
+    core.read_namespaced_secret("s", ns)
+    assert time.monotonic() - started >= 0.3
+
+
+def test_watch_streams_are_cut(faulty: Lab, api_client: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api_client)
+    for name in ("a", "b", "c"):
+        core.create_namespaced_config_map(ns, {"metadata": {"name": name}})
+    faulty.faults.drop_watches(rf"/namespaces/{ns}/configmaps", after_events=2)
+    started = time.monotonic()
+    events = list(watch.Watch().stream(core.list_namespaced_config_map, ns,
+                                       timeout_seconds=20))
+    assert [e["object"].metadata.name for e in events] == ["a", "b"]
+    assert time.monotonic() - started < 10  # cut, not ended by its timeout

@@ -1,0 +1,82 @@
+"""The HTTP seam components use: extra subresources and discovery groups, and how an
+unexpected exception surfaces (500 Status + /lab/errors)."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from suite.lab.lab import Lab
+
+GROUP, VERSION = "subresources.kubevirt.io", "v1"
+
+
+def _call(lab: Lab, path: str, token: str | None = None) -> tuple[int, Any]:
+    context = ssl.create_default_context(cafile=str(lab.server.tls.ca_cert))
+    headers = {"Authorization": f"Bearer {token or lab.token}"}
+    request = urllib.request.Request(lab.server_url + path, headers=headers)
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture(scope="module")
+def seam_lab(lab: Lab) -> Lab:
+    async def hello(request: web.Request, namespace: str | None, name: str) -> web.Response:
+        return web.json_response({"namespace": namespace, "name": name})
+
+    async def broken(request: web.Request, namespace: str | None, name: str) -> web.Response:
+        raise RuntimeError("lab test: deliberate bug")
+
+    http = lab.ctx.http
+    http.add_subresource(GROUP, VERSION, "virtualmachineinstances", "labtest-hello", hello)
+    http.add_subresource(GROUP, VERSION, "virtualmachineinstances", "labtest-broken", broken)
+    http.add_discovery_group("labtest.kubevirt.io", "v1", [
+        {"name": "things/poke", "singularName": "", "namespaced": True, "kind": "Thing",
+         "verbs": ["update"]}])
+    return lab
+
+
+def test_component_subresource_is_routed(seam_lab: Lab) -> None:
+    code, body = _call(seam_lab, f"/apis/{GROUP}/{VERSION}/namespaces/ns1/"
+                                 "virtualmachineinstances/vmi1/labtest-hello")
+    assert code == 200 and body == {"namespace": "ns1", "name": "vmi1"}
+    code, body = _call(seam_lab, f"/apis/{GROUP}/{VERSION}/namespaces/ns1/"
+                                 "virtualmachineinstances/vmi1/labtest-hello", token="bad")
+    assert code == 401 and body["reason"] == "Unauthorized"
+
+
+def test_extra_discovery_group_is_advertised(seam_lab: Lab) -> None:
+    _, groups = _call(seam_lab, "/apis")
+    assert "labtest.kubevirt.io" in [g["name"] for g in groups["groups"]]
+    code, listing = _call(seam_lab, "/apis/labtest.kubevirt.io/v1")
+    assert code == 200 and listing["resources"][0]["name"] == "things/poke"
+
+
+def test_a_handler_bug_is_a_500_and_is_recorded(seam_lab: Lab) -> None:
+    errors = seam_lab.ctx.errors
+    seen = len(errors)
+    code, body = _call(seam_lab, f"/apis/{GROUP}/{VERSION}/namespaces/ns1/"
+                                 "virtualmachineinstances/vmi1/labtest-broken")
+    assert code == 500 and body["kind"] == "Status" and body["reason"] == "InternalError"
+    assert "deliberate bug" in body["message"]
+    _, recorded = _call(seam_lab, "/lab/errors")
+    assert any("deliberate bug" in entry for entry in recorded[seen:])
+    del errors[seen:]  # expected here; the autouse guard must not see it
+
+
+def test_unknown_paths_and_methods(seam_lab: Lab) -> None:
+    code, body = _call(seam_lab, "/apis/kubevirt.io/v1/namespaces/x/virtualmachines/y/nope")
+    assert code == 404 and body["reason"] == "NotFound"
+    code, body = _call(seam_lab, "/apis/nothing.example.com/v1")
+    assert code == 404
+    code, body = _call(seam_lab, "/api/v1/pods/x")  # a namespaced item needs a namespace
+    assert code == 404

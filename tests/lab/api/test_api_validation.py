@@ -1,0 +1,97 @@
+"""Field validation through the client: Strict refuses, Warn warns and drops, Ignore
+drops; wrong types, missing required fields and bad enum values are 422 Invalid."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from apihelpers import unique
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+
+@pytest.fixture(scope="module")
+def ns(api_client: client.ApiClient) -> str:
+    name = unique("valid")
+    client.CoreV1Api(api_client).create_namespace({"metadata": {"name": name}})
+    return name
+
+
+def _pvc(name: str, **spec_extra: object) -> dict:
+    return {"metadata": {"name": name},
+            "spec": {"accessModes": ["ReadWriteOnce"],
+                     "resources": {"requests": {"storage": "1Gi"}}, **spec_extra}}
+
+
+def test_strict_names_every_unknown_field(api_client: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api_client)
+    body = _pvc("strict", storageClass="x")
+    body["spec"]["resources"]["request"] = {}
+    with pytest.raises(ApiException) as caught:
+        core.create_namespaced_persistent_volume_claim(ns, body, field_validation="Strict")
+    status = json.loads(caught.value.body)
+    assert caught.value.status == 400 and status["reason"] == "BadRequest"
+    assert status["message"] == (
+        'PersistentVolumeClaim in version "v1" cannot be handled as a PersistentVolumeClaim: '
+        'strict decoding error: unknown field "spec.resources.request", '
+        'unknown field "spec.storageClass"')  # in document order, as the decoder meets them
+
+
+def test_warn_accepts_drops_and_warns(api_client: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api_client)
+    raw = core.create_namespaced_persistent_volume_claim(
+        ns, _pvc("warned", storageClass="x"), field_validation="Warn",
+        _preload_content=False)
+    assert 'unknown field \\"spec.storageClass\\"' in raw.headers["Warning"]
+    stored = core.read_namespaced_persistent_volume_claim("warned", ns)
+    assert "storageClass" not in json.dumps(api_client.sanitize_for_serialization(stored))
+
+
+def test_ignore_accepts_silently(api_client: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api_client)
+    raw = core.create_namespaced_persistent_volume_claim(
+        ns, _pvc("ignored", storageClass="x"), field_validation="Ignore",
+        _preload_content=False)
+    assert "Warning" not in raw.headers
+
+
+def test_wrong_types_are_invalid_with_field_paths(api_client: client.ApiClient,
+                                                  ns: str) -> None:
+    custom = client.CustomObjectsApi(api_client)
+    body = {"apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "DataVolume",
+            "metadata": {"name": "typed"},
+            "spec": {"source": {"http": {"url": 5}},
+                     "storage": {"accessModes": "ReadWriteOnce"}}}
+    with pytest.raises(ApiException) as caught:
+        custom.create_namespaced_custom_object("cdi.kubevirt.io", "v1beta1", ns,
+                                               "datavolumes", body)
+    status = json.loads(caught.value.body)
+    assert caught.value.status == 422 and status["reason"] == "Invalid"
+    fields = {c["field"]: c["message"] for c in status["details"]["causes"]}
+    assert fields["spec.source.http.url"] == (
+        'Invalid value: "integer": spec.source.http.url in body must be of type string: '
+        '"integer"')
+    assert "spec.storage.accessModes" in fields
+    assert status["message"].startswith('DataVolume.cdi.kubevirt.io "typed" is invalid: [')
+
+
+def test_int_or_string_and_quantities_accept_both(api_client: client.ApiClient,
+                                                  ns: str) -> None:
+    core = client.CoreV1Api(api_client)
+    body = _pvc("quantity")
+    body["spec"]["resources"]["requests"]["storage"] = 1073741824
+    made = core.create_namespaced_persistent_volume_claim(ns, body, field_validation="Strict")
+    assert made.spec.resources.requests["storage"] in ("1073741824", 1073741824)
+
+
+def test_required_field_missing(api_client: client.ApiClient, ns: str) -> None:
+    custom = client.CustomObjectsApi(api_client)
+    with pytest.raises(ApiException) as caught:
+        custom.create_namespaced_custom_object(
+            "snapshot.storage.k8s.io", "v1", ns, "volumesnapshots",
+            {"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
+             "metadata": {"name": "nospec"}})
+    causes = json.loads(caught.value.body)["details"]["causes"]
+    assert {"reason": "FieldValueRequired", "message": "Required value",
+            "field": "spec"} in causes

@@ -1,0 +1,43 @@
+"""The attacher: a VolumeAttachment attaches through the data plane and detaches on
+deletion; an RWO volume attached elsewhere gets the Multi-Attach error, RWX does not."""
+
+from __future__ import annotations
+
+from storagehelpers import Api, wait_bound, wait_for
+
+VA_FINALIZER = "external-attacher/rbd-csi-lab-io"
+
+
+def _status(api: Api, name: str) -> dict:
+    va = api.storage.read_volume_attachment(name)
+    return api.client.sanitize_for_serialization(va.status) or {}
+
+
+def test_attach_and_detach(api: Api, ns: str) -> None:
+    api.create_pvc(ns, "rwo", "lab-ceph-rbd", "Block", ["ReadWriteOnce"])
+    pv = wait_bound(api, ns, "rwo")["spec"]["volumeName"]
+    first = api.attach(pv, "lab-node-1", "rbd.csi.lab.io")
+    status = wait_for("attached", lambda: (lambda s: s if s.get("attached") else None)(
+        _status(api, first)))
+    assert status["attachmentMetadata"]["devicePath"]
+    assert VA_FINALIZER in api.storage.read_volume_attachment(first).metadata.finalizers
+    second = api.attach(pv, "lab-node-2", "rbd.csi.lab.io")
+    error = wait_for("attach error", lambda: _status(api, second).get("attachError"))
+    assert error["message"].startswith(f'Multi-Attach error for volume "{pv}"')
+    assert _status(api, second)["attached"] is False
+    api.storage.delete_volume_attachment(first)
+    wait_for("detached and gone", lambda: first not in [
+        v.metadata.name for v in api.storage.list_volume_attachment().items])
+    wait_for("second attaches once the first is gone",
+             lambda: _status(api, second).get("attached"))
+    api.storage.delete_volume_attachment(second)
+
+
+def test_rwx_attaches_on_two_nodes(api: Api, ns: str) -> None:
+    api.create_pvc(ns, "rwx", "lab-ceph-rbd", "Block", ["ReadWriteMany"])
+    pv = wait_bound(api, ns, "rwx")["spec"]["volumeName"]
+    names = [api.attach(pv, node, "rbd.csi.lab.io") for node in ("lab-node-1", "lab-node-3")]
+    for name in names:
+        wait_for(f"{name} attached", lambda name=name: _status(api, name).get("attached"))
+    for name in names:
+        api.storage.delete_volume_attachment(name)
