@@ -149,6 +149,10 @@ def _report_fidelity(jobs: list[FioJob], results: dict[str, list[PerfResult]]) -
         verdict = "within 5%" if all(abs(r - 1) <= 0.05 for r in ratios[:3]) else "OUTSIDE 5%"
         print(f"{job.name:15} {'ratio':7} {ratios[0]:10.3f} {ratios[1]:9.3f} {ratios[2]:9.3f} "
               f"{ratios[3]:9.3f}  probe/direct (IOPS, mean, p50: {verdict})")
+        paired = [_figures(p.runs[0].job(job.name))[0] / _figures(d.runs[0].job(job.name))[0]
+                  for p, d in zip(results["probe"], results["direct"], strict=True)]
+        print(f"{'':15} paired per-round IOPS ratio: median {statistics.median(paired):.3f} "
+              f"(rounds: {', '.join(f'{r:.3f}' for r in paired)})")
         per_round = [_figures(r.runs[0].job(job.name))[0] for r in results["direct"]]
         if len(per_round) > 1:
             cov = statistics.stdev(per_round) / statistics.fmean(per_round)

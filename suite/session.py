@@ -9,6 +9,7 @@ exit path. ``plugin.py`` only declares options and forwards to it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import queue
 import shutil
 import signal
@@ -33,6 +34,7 @@ from suite.cluster.discovery import (
     require_virtualization,
     virtualization_facts,
 )
+from suite.cluster.errors import Conflict, KubeError
 from suite.cluster.kube import RUN_LABEL, Kube
 from suite.cluster.waits import run_wait
 from suite.config.errors import ConfigError
@@ -84,9 +86,13 @@ class Session:
 
     # -- output -----------------------------------------------------------------------
     def say(self, line: str) -> None:
+        """A progress line on the terminal, also while a test's output is being captured."""
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
         if reporter is not None and self.config.option.verbose >= 0:
-            reporter.write_line(line)
+            suspended = capture.global_and_fixture_disabled() if capture else None
+            with suspended or contextlib.nullcontext():
+                reporter.write_line(line)
         self.last_line = time.monotonic()
 
     def drain_progress(self) -> None:
@@ -115,6 +121,8 @@ class Session:
             self._discover()
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
+        except KubeError as exc:  # e.g. RBAC refusing a list: one line, not a traceback
+            raise pytest.UsageError(f"cluster discovery failed: {exc}") from None
 
     def _install_sigterm(self) -> None:
         # SIGTERM (CI cancelling a job) takes the Ctrl-C path so cleanup still runs.
@@ -193,8 +201,13 @@ class Session:
         assert self.kube is not None
         namespace = {"apiVersion": "v1", "kind": "Namespace",
                      "metadata": {"name": self.run.run_id}}
-        self.kube.transport.request("POST", "/api/v1/namespaces",
-                                    body=_labelled(namespace, self.run.run_id))
+        try:
+            self.kube.transport.request("POST", "/api/v1/namespaces",
+                                        body=_labelled(namespace, self.run.run_id))
+        except Conflict:
+            raise pytest.UsageError(
+                f"namespace {self.run.run_id} already exists (an earlier run with this "
+                "--run-id?); choose another --run-id or remove it with --sweep") from None
         self.cleanup.push(f"delete Namespace {self.run.run_id} and wait until it is gone",
                           self._delete_namespace)
 
@@ -213,11 +226,13 @@ class Session:
         ctx = ClassContext(
             kube=kube, namespace=self.run.run_id, storage_class=name, facts=self.facts[name],
             profile=self.run.profile, run_id=self.run.run_id,
-            progress=lambda message, n=name: self.progress.put((n, message)),
-            cancelled=self.cancel)
+            progress=functools.partial(self._progress, name), cancelled=self.cancel)
         families = {f: FAMILIES[f] for f in FAMILY_CAPABILITIES if f in self.run.profile.families}
         return ClassAssessment(ctx, families, self.wanted.get(name, set()),
                                on_finish=self._class_finished)
+
+    def _progress(self, storage_class: str, message: str) -> None:
+        self.progress.put((storage_class, message))  # printed by the main thread
 
     def _class_finished(self, assessment: ClassAssessment) -> None:
         name = assessment.ctx.storage_class
@@ -242,15 +257,21 @@ class Session:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         interrupted = bool(session.shouldstop) or exitstatus == pytest.ExitCode.INTERRUPTED
-        self._stop_assessments()
+        self._stop_assessments(interrupted)
         self.drain_progress()
-        if self.assessments:
-            self._write_reports(interrupted)
-        self._run_cleanup()
-        if self.cleanup_errors and session.exitstatus == pytest.ExitCode.OK:
+        try:
+            if self.assessments:
+                self._write_reports(interrupted)
+        finally:  # a report bug must not leave the run's resources behind
+            self._run_cleanup()
+        broken_reports = [p for p in self.report_problems if p.startswith("matrix.json")]
+        if (self.cleanup_errors or broken_reports) and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def _stop_assessments(self) -> None:
+    def _stop_assessments(self, interrupted: bool) -> None:
+        if not interrupted:  # every cell is decided; threads may still be cleaning up
+            for assessment in self.assessments.values():
+                assessment.thread.join(self.run.profile.timeouts.delete_s)
         unfinished = [a for a in self.assessments.values() if a.thread.is_alive()]
         if not unfinished:
             return

@@ -36,7 +36,7 @@ def api_client(kubeconfig_path: Path) -> Iterator[kubernetes.client.ApiClient]:
 
 
 def _new_errors(lab: Lab, seen: int) -> list[str]:
-    return list(lab.ctx.errors[seen:]) if lab.ctx is not None else []
+    return list(lab.ctx.errors[seen:])
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def _lab_errors_stay_empty(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     lab: Lab = request.getfixturevalue("lab")
-    seen = len(lab.ctx.errors) if lab.ctx is not None else 0
+    seen = len(lab.ctx.errors)
     yield
     errors = _new_errors(lab, seen)
     if errors:

@@ -18,12 +18,13 @@ from suite.cluster.errors import Forbidden, Invalid, KubeError, WaitFailed, Wait
 from suite.guest.console import ConsoleError
 from suite.guest.probe import ProbeError
 from suite.vm import claims, nodecheck
-from suite.vm.acquire import NoVolume, boot_any
+from suite.vm.acquire import NoVolume, boot_any, release
 from suite.vm.evidence import Cell, short
 from suite.vm.guestvm import BootFailure, GuestVM
 from suite.vm.manifests import DataDisk
 
 MARKER_BYTES = 4 << 20
+SCAN_SLACK_BYTES = 64 << 20  # room for an encryption header in front of the data
 DECLARING_KEYS = ("encrypted", "encryption", "secure", "diskencryptionsetid",
                   "disk-encryption-kms-key", "kmskeyid", "encryptionkmsid")
 FALSE_VALUES = ("", "false", "0", "no", "none", "off")
@@ -54,14 +55,16 @@ def assess(ctx: ClassContext) -> list[Outcome]:
     except NoVolume as error:
         return [cell.done("skipped", str(error))]
     try:
-        return [_verify(ctx, cell, vm, disk)]
+        outcome = _verify(ctx, cell, vm, disk)
     except (Forbidden, Invalid) as refused:
+        vm.delete()
         return [cell.done("inconclusive", f"the privileged node pod was refused: "
                           f"{refused.message}; allow privileged pods in the run namespace")]
     except (ConsoleError, ProbeError, BootFailure, WaitTimeout, WaitFailed, KubeError) as error:
-        return [cell.done("inconclusive", f"could not complete: {short(error)}")]
-    finally:
         vm.delete()
+        return [cell.done("inconclusive", f"could not complete: {short(error)}")]
+    release(ctx, vm)  # the node check left the VM as it was
+    return [outcome]
 
 
 def _verify(ctx: ClassContext, cell: Cell, vm: GuestVM, disk: DataDisk) -> Outcome:
@@ -76,9 +79,17 @@ def _verify(ctx: ClassContext, cell: Cell, vm: GuestVM, disk: DataDisk) -> Outco
     if not readable:
         return cell.done("inconclusive", "the marker did not read back inside the guest")
     ctx.progress(f"encryption: inspecting node {node} below volume {handle}")
-    found = nodecheck.inspect_node(ctx, node, handle, marker, ctx.profile.timeouts.command_s)
+    found = nodecheck.inspect_node(ctx, node, handle, marker, ctx.profile.timeouts.boot_s,
+                                   _scan_bytes(disk))
     cell.evidence["node"] = {"node": node, **found}
     return _judge(cell, found, handle, node)
+
+
+def _scan_bytes(disk: DataDisk) -> int:
+    """A Block disk keeps the marker at the guest's offset 0, i.e. right after the LUKS
+    header (16 MiB for LUKS2), so the start of each device is enough; a Filesystem disk
+    stores it in disk.img wherever the filesystem put it, so all of it is searched."""
+    return MARKER_BYTES + SCAN_SLACK_BYTES if disk.volume_mode == "Block" else 0
 
 
 def _judge(cell: Cell, found: dict[str, str], handle: str, node: str) -> Outcome:

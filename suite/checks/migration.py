@@ -17,7 +17,7 @@ from suite.checks.base import ClassContext, Outcome
 from suite.cluster.errors import BadRequest, Invalid, KubeError, WaitFailed, WaitTimeout
 from suite.guest.console import ConsoleError
 from suite.guest.probe import ProbeError
-from suite.vm.acquire import NoVolume, boot_any
+from suite.vm.acquire import NoVolume, boot_any, release
 from suite.vm.evidence import Cell, short
 from suite.vm.guestvm import BootFailure, GuestVM
 from suite.vm.manifests import VM_API, DataDisk, migration
@@ -36,12 +36,17 @@ def assess(ctx: ClassContext) -> list[Outcome]:
         vm, disk = boot_any(ctx, "migr", access=("ReadWriteMany",))
     except NoVolume as error:
         return [_no_volume(cell, error)]
+    outcome = None
     try:
-        return [_migrate(ctx, cell, vm, disk)]
+        outcome = _migrate(ctx, cell, vm, disk)
+        return [outcome]
     except (ConsoleError, ProbeError, BootFailure, WaitTimeout, WaitFailed, KubeError) as error:
         return [cell.done("inconclusive", f"could not complete: {short(error)}")]
     finally:
-        vm.delete()
+        if outcome is not None and outcome.verdict in ("supported", "unsupported"):
+            release(ctx, vm)
+        else:
+            vm.delete()
 
 
 def _no_volume(cell: Cell, error: NoVolume) -> Outcome:

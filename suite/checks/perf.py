@@ -15,13 +15,14 @@ from suite.fio.errors import FioError
 from suite.fio.runner import FioUnavailable, PerfResult, run_job_set
 from suite.guest.console import ConsoleError
 from suite.guest.probe import FIO_NOT_FOUND, ProbeError
-from suite.vm.acquire import NoVolume, boot_any
+from suite.vm.acquire import NoVolume, boot_any, release
 from suite.vm.evidence import Cell, short
 from suite.vm.guestvm import BootFailure, GuestVM
 from suite.vm.manifests import DataDisk
 
 MODES = ("Block", "Filesystem")
 HEADROOM_BYTES = 16 << 20
+DEFAULT_AREA_BYTES = 1 << 30  # when the profile's fio section gives no sizeMiB
 
 
 def assess(ctx: ClassContext) -> list[Outcome]:
@@ -52,15 +53,17 @@ def _measure(ctx: ClassContext, cell: Cell, mode: str, jobs: list) -> PerfResult
         cell.evidence.setdefault("notRun", {})[mode] = str(error)
         return None
     try:
-        wanted = getattr(ctx.profile.fio, "size_bytes", None) or ctx.profile.sizes.fio_area_bytes
+        wanted = getattr(ctx.profile.fio, "size_bytes", None) or DEFAULT_AREA_BYTES
         area = min(wanted, vm.probe.size(disk.serial) - HEADROOM_BYTES)
         ctx.progress(f"perf: running {len(jobs)} fio jobs on a {mode} disk of {vm.name}")
         result = run_job_set(lambda text: _execute(ctx, vm, disk, text), jobs, size_bytes=area,
                              repeats=getattr(ctx.profile.fio, "repeats", 1) or 1)
         cell.evidence.setdefault("vms", {})[mode] = vm.name
-        return result
-    finally:
+    except BaseException:
         vm.delete()
+        raise
+    release(ctx, vm)
+    return result
 
 
 def _execute(ctx: ClassContext, vm: GuestVM, disk: DataDisk, job_file: str) -> str:

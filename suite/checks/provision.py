@@ -12,7 +12,7 @@ from suite.checks.base import ClassContext, Outcome
 from suite.guest.console import ConsoleError
 from suite.guest.pattern import pattern_sha256
 from suite.guest.probe import ProbeError
-from suite.vm.acquire import data_disk, record_boot
+from suite.vm.acquire import data_disk, record_boot, release
 from suite.vm.evidence import Cell, short
 from suite.vm.guestvm import BootFailure, GuestVM
 
@@ -36,10 +36,15 @@ def assess(ctx: ClassContext) -> list[Outcome]:
     ctx.progress(f"provision: {len(started)} VMs created, one per volume/access mode")
     outcomes = []
     for cell, vm, mode, access in started:
+        outcome = None
         try:
-            outcomes.append(_judge(ctx, cell, vm, mode, access))
+            outcome = _judge(ctx, cell, vm, mode, access)
+            outcomes.append(outcome)
         finally:
-            vm.delete()
+            if outcome is not None and outcome.verdict == "supported":
+                release(ctx, vm)  # a proven VM can serve later families
+            else:
+                vm.delete()
     return outcomes
 
 

@@ -42,6 +42,7 @@ def assess(ctx: ClassContext) -> list[Outcome]:
 
 
 def _guarded(cell: Cell, step: object) -> Outcome:
+    cell.restart()
     try:
         return step()  # type: ignore[operator]
     except GUEST_ERRORS as error:

@@ -8,6 +8,7 @@ list then watch with one deadline (see ``waits.py``).
 
 from __future__ import annotations
 
+import builtins
 import copy
 import threading
 from typing import Any
@@ -121,7 +122,7 @@ class Kube:
         assert found is not None  # a predicate wait only ends on an existing object
         return found
 
-    def events_for(self, obj: dict[str, Any]) -> list[dict[str, Any]]:
+    def events_for(self, obj: dict[str, Any]) -> builtins.list[dict[str, Any]]:
         """The Events about ``obj``, oldest first (evidence for reasons)."""
         meta = obj.get("metadata") or {}
         query = {"fieldSelector": f"involvedObject.name={meta.get('name')}"}

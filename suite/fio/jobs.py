@@ -122,10 +122,10 @@ def _parse_jobs(entries: object, path: str, where: str) -> list[FioJob]:
 
 
 def _builtin(name: object, path: str, where: str) -> dict[str, Any]:
-    if name not in JOB_SETS:
+    if not isinstance(name, str) or name not in JOB_SETS:
         known = ", ".join(JOB_SETS)
         raise _fail(path, where, f"unknown job set {name!r} (known: {known})")
-    return JOB_SETS[str(name)]
+    return JOB_SETS[name]
 
 
 def parse_fio_section(data: object, path: str, where: str = "fio") -> FioSettings:

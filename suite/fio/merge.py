@@ -37,6 +37,8 @@ def merge_lat(parts: Sequence[LatStats | None]) -> LatStats | None:
     present = [p for p in parts if p is not None and p.n > 0]
     if not present:
         return None
+    if len(present) == 1:
+        return present[0]  # nothing to combine; fio's own figures stand (even without bins)
     if any(not p.bins for p in present):
         raise FioOutputError("latency bins missing; run fio with --output-format=json+ "
                              "and lat_percentiles=1 to merge percentiles")

@@ -100,6 +100,16 @@ class ConsoleSession:
         self.close()
         self.open()
 
+    def logout(self, timeout_s: float = 10.0) -> None:
+        """End the shell (back to `login:`) and disconnect; the next client must log in."""
+        if self._ws is not None:
+            self._buffer = ""
+            self._send("exit\r")
+            deadline = time.monotonic() + timeout_s
+            while not _LOGIN.search(clean(self._buffer)) and time.monotonic() < deadline:
+                self._receive()
+        self.close()
+
     def close(self) -> None:
         if self._ws is not None:
             # the peer may already be gone (VMI deleted or migrated away)
@@ -164,7 +174,7 @@ class ConsoleSession:
         only answered again after a pause: getty may still be reading our last answer,
         and a second user name would be taken for the password.
         """
-        self._drain(1.0)  # whatever the guest printed while nobody was attached
+        self._drain(0.5)  # whatever the guest printed while nobody was attached
         stage, sent_at = "connect", 0.0
         while time.monotonic() < deadline:
             if self._receive():

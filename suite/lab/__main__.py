@@ -44,8 +44,8 @@ def _user_error(exc: BaseException, args: argparse.Namespace) -> str | None:
         return f"invalid driver profile {args.drivers}: {exc}"
     if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
         return f"port {args.port} is already in use on 127.0.0.1"
-    if isinstance(exc, FileNotFoundError | PermissionError):
-        return f"cannot read {exc.filename}: {exc.strerror}"
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror}"
     return None
 
 

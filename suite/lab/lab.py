@@ -71,8 +71,8 @@ class Lab:
         self._own_state_dir = state_dir is None
         self.state_dir = Path(state_dir) if state_dir else None
         self.port = port
-        self.ctx: LabContext | None = None
-        self.server: ApiServer | None = None
+        self._ctx: LabContext | None = None
+        self._api: ApiServer | None = None
         self.token = secrets.token_urlsafe(32)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -80,7 +80,7 @@ class Lab:
     # --------------------------------------------------------- properties
     @property
     def server_url(self) -> str:
-        return self._server().url
+        return self.server.url
 
     @property
     def kubeconfig_path(self) -> Path:
@@ -89,15 +89,22 @@ class Lab:
 
     @property
     def faults(self) -> FaultPlan:
-        return self._server().faults
+        return self.server.faults
 
-    def _server(self) -> ApiServer:
-        if self.server is None:
+    @property
+    def ctx(self) -> LabContext:
+        if self._ctx is None:
             raise RuntimeError("the lab is not started")
-        return self.server
+        return self._ctx
+
+    @property
+    def server(self) -> ApiServer:
+        if self._api is None:
+            raise RuntimeError("the lab is not started")
+        return self._api
 
     def write_kubeconfig(self, path: str | Path) -> Path:
-        server = self._server()
+        server = self.server
         return kubeconfig.write(Path(path), server.url, server.tls.ca_pem(), self.token)
 
     # ------------------------------------------------------- async lifecycle
@@ -115,31 +122,31 @@ class Lab:
             self.state_dir = Path(tempfile.mkdtemp(prefix="kvs-lab-"))
         self.state_dir.mkdir(parents=True, exist_ok=True)
         server_tls = tls.generate(self.state_dir / "tls")
-        self.ctx = LabContext(Store(), self.state_dir, drivers)
-        self.server = ApiServer(self.ctx, server_tls, self.token, self.port)
-        bootstrap(self.ctx.store, self.server.schemas)
-        self.ctx.dataplane = _make_dataplane(self.state_dir)
+        ctx = self._ctx = LabContext(Store(), self.state_dir, drivers)
+        self._api = ApiServer(ctx, server_tls, self.token, self.port)
+        bootstrap(ctx.store, self._api.schemas)
+        ctx.dataplane = _make_dataplane(self.state_dir)
         from . import compute, storage
 
-        await compute.start(self.ctx)
-        await storage.start(self.ctx)
-        await self.server.start()
+        await compute.start(ctx)
+        await storage.start(ctx)
+        await self._api.start()
         self.write_kubeconfig(self.kubeconfig_path)
 
     async def stop_async(self) -> None:
         """Stop serving, stop the controllers, then the data plane; idempotent."""
-        if self.server is not None:
-            await self.server.stop()
-        if self.ctx is not None:
-            for failure in await self.ctx.stop():
+        if self._api is not None:
+            await self._api.stop()
+        if self._ctx is not None:
+            for failure in await self._ctx.stop():
                 log.error("lab cleanup failed: %s", failure)
-            await self._shutdown_dataplane()
+            await self._shutdown_dataplane(self._ctx)
         if self._own_state_dir and self.state_dir is not None:
             shutil.rmtree(self.state_dir, ignore_errors=True)
 
-    async def _shutdown_dataplane(self) -> None:
-        assert self.ctx is not None
-        dataplane, self.ctx.dataplane = self.ctx.dataplane, None
+    @staticmethod
+    async def _shutdown_dataplane(ctx: LabContext) -> None:
+        dataplane, ctx.dataplane = ctx.dataplane, None
         if dataplane is None or not hasattr(dataplane, "shutdown"):
             return
         result = dataplane.shutdown()

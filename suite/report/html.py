@@ -60,6 +60,12 @@ def _classes(matrix: dict[str, Any], caps: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
+def _grid(classes: list[dict[str, Any]], caps: list[str]) -> list[dict[str, Any]]:
+    """Capabilities down, classes across: a dozen capabilities fit a page this way."""
+    return [{"cap": cap, "cells": [(sc["name"], sc["cells"][i]) for sc in classes]}
+            for i, cap in enumerate(caps)]
+
+
 def _facts(facts: dict[str, Any]) -> list[tuple[str, str]]:
     """Facts as short key/value strings; nested values as compact JSON."""
     out = []
@@ -158,6 +164,7 @@ def render_html(matrix: dict[str, Any]) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES),
                              autoescape=True, trim_blocks=True, lstrip_blocks=True)
     caps = _capabilities(matrix)
+    classes = _classes(matrix, caps)
     return env.get_template("matrix.html.j2").render(
-        run=matrix.get("run") or {}, caps=caps, classes=_classes(matrix, caps),
+        run=matrix.get("run") or {}, grid=_grid(classes, caps), classes=classes,
         verdicts=_VERDICTS, jobs=_performance(matrix), lat_keys=LAT_KEYS)

@@ -14,12 +14,22 @@ VALIDITY_KEYS = ("prefill", "health", "littlesLaw", "latencyFloor", "repeatSprea
 MISSING = "-"
 
 
+def _label(storage_class: str, entry: dict[str, Any]) -> str:
+    """The class, with the volume mode when the perf check measured several."""
+    mode = entry.get("volumeMode")
+    return f"{storage_class} ({mode})" if mode else storage_class
+
+
 def jobs_by_name(matrix: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
-    """job name -> [(StorageClass, entry)], jobs in first-seen order, classes in matrix order."""
+    """job name -> [(label, entry)], jobs in first-seen order, classes in matrix order.
+
+    The label is the StorageClass name, plus the volume mode when the entry has one.
+    """
     jobs: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for sc in matrix.get("storageClasses", []):
         for entry in (sc.get("performance") or {}).get("fio", []) or []:
-            jobs.setdefault(str(entry.get("job", "?")), []).append((sc.get("name", "?"), entry))
+            label = _label(str(sc.get("name", "?")), entry)
+            jobs.setdefault(str(entry.get("job", "?")), []).append((label, entry))
     return jobs
 
 

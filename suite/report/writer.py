@@ -1,7 +1,8 @@
 """Writing a run's reports once, into ``<report dir>/<run id>/`` plus a ``latest`` link.
 
-matrix.json is validated against the schema before anything is written; the other
-formats are views of it. The HTML and performance Markdown come from their own modules
+matrix.json is validated against the schema; a violation (a suite bug) is reported as
+a problem that fails the run, but the files are still written so no results are lost.
+The other formats are views of it. The HTML and performance Markdown come from their own modules
 when installed, and a renderer failure costs only its own file.
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 
 from suite.report.markdown import render_markdown
 from suite.report.matrix import CSV_COLUMNS, cells_frame
-from suite.report.schema import validate_matrix
+from suite.report.schema import MatrixSchemaError, validate_matrix
 
 
 def write_json(path: Path, matrix: dict[str, Any]) -> None:
@@ -57,10 +58,13 @@ def _link_latest(report_dir: Path, run_dir: Path) -> None:
 def write_reports(report_dir: Path, matrix: dict[str, Any],
                   fio_rows: list[dict[str, Any]]) -> tuple[Path, list[str]]:
     """Write every format; returns the run folder and the problems (one line each)."""
-    validate_matrix(matrix)
+    problems: list[str] = []
+    try:
+        validate_matrix(matrix)
+    except MatrixSchemaError as exc:  # a suite bug: say so loudly, but keep the results
+        problems.append(f"{exc} (written anyway; please report this as a bug)")
     run_dir = report_dir / matrix["run"]["id"]
     run_dir.mkdir(parents=True, exist_ok=True)
-    problems: list[str] = []
     steps: list[tuple[str, Callable[[], None]]] = [
         ("matrix.json", lambda: write_json(run_dir / "matrix.json", matrix)),
         ("matrix.csv", lambda: write_matrix_csv(run_dir / "matrix.csv", matrix)),

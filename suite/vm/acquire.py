@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from suite.vm import memo
+from suite.vm import memo, pool
 from suite.vm.guestvm import BootFailure, GuestVM
 from suite.vm.manifests import DataDisk
 
@@ -53,8 +53,12 @@ def boot_any(ctx: ClassContext, role: str, *, access: tuple[str, ...] = ("ReadWr
         if mode in modes and acc in access and finding.status in ("refused", "hung"):
             attempts[f"{mode}/{acc}"] = f"{finding.status} earlier: {finding.message}"
             kinds.add(finding.status)
-    for mode, acc in memo.candidates(ctx.run_id, ctx.storage_class, ctx.facts,
-                                     modes=modes, access=access):
+    pairs = memo.candidates(ctx.run_id, ctx.storage_class, ctx.facts, modes=modes, access=access)
+    reused = _reusable(ctx, pairs, size_bytes)
+    if reused is not None:
+        ctx.progress(f"{role}: reusing running VM {reused.name}")
+        return reused, reused.disks[0]
+    for mode, acc in pairs:
         vm = GuestVM(ctx, role, [])
         vm.disks = [data_disk(ctx, vm.name, mode, acc, size_bytes)]
         ctx.progress(f"{role}: starting VM {vm.name} with a {mode}/{acc} disk")
@@ -71,3 +75,23 @@ def boot_any(ctx: ClassContext, role: str, *, access: tuple[str, ...] = ("ReadWr
         record_boot(ctx, mode, acc, None)
         return vm, vm.disks[0]
     raise NoVolume(attempts, kinds)
+
+
+def _reusable(ctx: ClassContext, pairs: list[tuple[str, str]], size_bytes: int | None
+              ) -> GuestVM | None:
+    if not getattr(ctx.profile, "reuse_vms", False):
+        return None
+    wanted = size_bytes or ctx.profile.sizes.disk_bytes
+    while (vm := pool.take(ctx.run_id, ctx.storage_class, pairs, wanted)) is not None:
+        if ((vm.vmi() or {}).get("status") or {}).get("phase") == "Running":
+            return vm
+        vm.delete()  # it stopped or failed since it was handed back: not worth judging on
+    return None
+
+
+def release(ctx: ClassContext, vm: GuestVM) -> None:
+    """Hand a VM that is as it was back for reuse, or delete it when reuse is off."""
+    if getattr(ctx.profile, "reuse_vms", False) and not ctx.cancelled.is_set():
+        pool.put(ctx.run_id, ctx.storage_class, vm)
+    else:
+        vm.delete()

@@ -16,6 +16,10 @@ class Cell:
         self.started = time.monotonic()
         self.evidence: dict[str, Any] = {}
 
+    def restart(self) -> None:
+        """Start timing now: the cell's own work begins after an earlier cell's."""
+        self.started = time.monotonic()
+
     def done(self, verdict: str, reason: str, **evidence: Any) -> Outcome:
         self.evidence.update(evidence)
         return Outcome(self.capability, verdict, reason,  # type: ignore[arg-type]

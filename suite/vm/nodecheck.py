@@ -26,7 +26,8 @@ NODE_IMAGE = "registry.access.redhat.com/ubi9/ubi:latest"
 
 SCRIPT = r"""
 H=/host
-seek() { if grep -a -q -F "$MARKER" "$1"; then echo found; else echo absent; fi; }
+scan() { if [ "$SCAN" -gt 0 ]; then head -c "$SCAN" "$1"; else cat "$1"; fi; }
+seek() { if scan "$1" | grep -a -q -F "$MARKER"; then echo found; else echo absent; fi; }
 for d in "$H"/sys/block/dm-*; do
   [ -r "$d/dm/name" ] || continue
   name=$(cat "$d/dm/name")
@@ -46,11 +47,14 @@ echo "dm=none"
 """
 
 
-def inspect_node(ctx: ClassContext, node: str, handle: str, marker: str, timeout_s: float
-                 ) -> dict[str, str]:
-    """Run the inspection on `node`; returns the pod's key=value findings (and 'pod')."""
+def inspect_node(ctx: ClassContext, node: str, handle: str, marker: str, timeout_s: float,
+                 scan_bytes: int = 0) -> dict[str, str]:
+    """Run the inspection on `node`; returns the pod's key=value findings (and 'pod').
+
+    `scan_bytes` limits the search to the start of each device (0 = all of it)."""
     name = unique_name(ctx.storage_class, "node")
-    script = f"HANDLE={shlex.quote(handle)}; MARKER={shlex.quote(marker)}\n{SCRIPT}"
+    script = (f"HANDLE={shlex.quote(handle)}; MARKER={shlex.quote(marker)}; "
+              f"SCAN={int(scan_bytes)}\n{SCRIPT}")
     ctx.kube.create(node_pod(name, ctx.namespace, node, NODE_IMAGE, script))
     try:
         pod = ctx.kube.wait_for("v1", "Pod", name, _finished, timeout_s,

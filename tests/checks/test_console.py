@@ -3,21 +3,37 @@ HTTPS with the kubeconfig's token, a real login on a real pseudo-terminal."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from suite.cluster.kube import Kube
 from suite.guest.console import ConsoleError, ConsoleSession, ConsoleTimeout, Credentials
 from suite.vm.manifests import VM_API, GuestSpec, virtual_machine
+from tests.checks.conftest import kube_in_new_namespace
 
 GUEST = GuestSpec("quay.io/containerdisks/fedora:41", "fedora", "s3cret-probe")
 
 
 def running_vm(kube: Kube, name: str) -> str:
     kube.create(virtual_machine(name, kube.namespace or "", GUEST, []))
+    return running_vm_wait(kube, name)
+
+
+def running_vm_wait(kube: Kube, name: str) -> str:
     kube.wait_for(VM_API, "VirtualMachineInstance", name,
                   lambda vmi: (vmi.get("status") or {}).get("phase") == "Running", 60,
                   f"VMI {name} running")
     return name
+
+
+@pytest.fixture(scope="module")
+def guest(kubeconfig_path: Path) -> Iterator[tuple[Kube, str]]:
+    """One guest for the module: the console serves one client at a time, as KubeVirt's."""
+    kube = kube_in_new_namespace(kubeconfig_path)
+    yield kube, running_vm(kube, "console-a")
+    assert not kube.cleanup.run_all()
 
 
 def session(kube: Kube, vmi: str, password: str = GUEST.password) -> ConsoleSession:
@@ -25,9 +41,8 @@ def session(kube: Kube, vmi: str, password: str = GUEST.password) -> ConsoleSess
                           Credentials(GUEST.user, password), login_timeout_s=20)
 
 
-def test_login_run_and_reconnect(lab_kube: Kube) -> None:
-    vmi = running_vm(lab_kube, "console-a")
-    with session(lab_kube, vmi) as shell:
+def test_login_run_and_reconnect(guest: tuple[Kube, str]) -> None:
+    with session(*guest) as shell:
         result = shell.run("echo hello; echo err >&2; exit_code() { return 3; }; exit_code")
         assert result.exit_code == 3
         assert result.output.splitlines() == ["hello", "err"]
@@ -38,26 +53,30 @@ def test_login_run_and_reconnect(lab_kube: Kube) -> None:
         assert shell.run("echo $KVS_MARK").output.strip() == "still-here"
 
 
-def test_timeout_names_the_command_and_leaves_the_shell_usable(lab_kube: Kube) -> None:
-    vmi = running_vm(lab_kube, "console-b")
-    with session(lab_kube, vmi) as shell:
+def test_timeout_names_the_command_and_leaves_the_shell_usable(guest: tuple[Kube, str]
+                                                               ) -> None:
+    with session(*guest) as shell:
         with pytest.raises(ConsoleTimeout, match="'echo start; sleep 30' did not finish"):
             shell.run("echo start; sleep 30", timeout_s=1.5)
         assert shell.run("echo after", timeout_s=10).output.strip() == "after"
 
 
-def test_long_payload_goes_through_put_file(lab_kube: Kube) -> None:
-    vmi = running_vm(lab_kube, "console-c")
+def test_long_payload_goes_through_put_file(guest: tuple[Kube, str]) -> None:
     payload = "A1b2" * 1500
-    with session(lab_kube, vmi) as shell:
+    with session(*guest) as shell:
         shell.put_file("/tmp/kvs-payload", payload)
         assert shell.run("wc -c < /tmp/kvs-payload").output.strip() == str(len(payload))
 
 
-def test_bad_password_is_one_clear_line(lab_kube: Kube) -> None:
-    vmi = running_vm(lab_kube, "console-d")
+def test_bad_password_is_one_clear_line(guest: tuple[Kube, str]) -> None:
+    kube, vmi = guest
+    shell = session(kube, vmi)
+    shell.open()
+    shell.logout()
     with pytest.raises(ConsoleError, match=r"login as 'fedora' .* was refused"):
-        session(lab_kube, vmi, password="wrong").open()
+        session(kube, vmi, password="wrong").open()
+    with session(kube, vmi) as shell:  # getty is back at login: for the next client
+        assert shell.run("true").exit_code == 0
 
 
 def test_missing_vmi_is_a_clean_error(lab_kube: Kube) -> None:

@@ -74,7 +74,7 @@ def test_matrix_equals_the_driver_file(lab_process: Any, tmp_path: Path,
     problems = mismatches(result.verdicts(), drivers)
     reasons = {f"{sc['name']} {cap}": cell["reason"] for sc in matrix["storageClasses"]
                for cap, cell in sc["capabilities"].items()}
-    detail = [f"{p}  ({reasons.get(' '.join(p.split()[:2]))})" for p in problems]
+    detail = [f"{p}  ({reasons.get(p.split(':')[0])})" for p in problems]
     assert not problems, "verdicts differ from the driver file:\n" + "\n".join(detail)
     assert labelled_leftovers(lab.kubeconfig) == []
     junit = (tmp_path / "junit.xml").read_text()

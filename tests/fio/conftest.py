@@ -6,6 +6,7 @@ fio time; every figure the tests check comes from these real runs.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,8 +22,10 @@ AREA = 16 * 1024 * 1024
 
 
 @pytest.fixture(scope="session")
-def fio_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("fio")
+def fio_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("fio")
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)  # tens of MiB of test areas and logs
 
 
 @pytest.fixture(scope="session")

@@ -163,3 +163,12 @@ def test_frame_has_one_row_per_job_and_direction(mixed, raw_fio) -> None:  # typ
     frame = parse_output(raw_fio(_MIXED)).to_frame()
     assert list(frame["direction"]) == ["read", "write", "mixed"]
     assert {"iops", "bw_mibs", "lat_p99_us", "lat_p99.99_us", "short_ios"} <= set(frame.columns)
+
+
+def test_merging_needs_bins_but_a_single_result_stands_alone(mixed) -> None:  # type: ignore[no-untyped-def]
+    lat = mixed.dirs["read"].lat
+    plain = LatStats(n=lat.n, min_ns=lat.min_ns, max_ns=lat.max_ns, mean_ns=lat.mean_ns,
+                     stddev_ns=lat.stddev_ns, percentiles=lat.percentiles)
+    assert merge_lat([plain]) is plain
+    with pytest.raises(FioOutputError, match="json\\+"):
+        merge_lat([plain, plain])

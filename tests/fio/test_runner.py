@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 
 import pytest
 
@@ -12,7 +13,12 @@ from suite.fio.local import local_execute
 from suite.fio.merge import io_latency
 from suite.fio.result import PerfResult
 from suite.fio.runner import run_job_set
-from suite.fio.validity import in_flight, latency_floor_check, prefill_check
+from suite.fio.validity import (
+    in_flight,
+    latency_floor_check,
+    littles_law_check,
+    prefill_check,
+)
 
 
 def _figure(result: PerfResult, name: str):  # type: ignore[no-untyped-def]
@@ -96,3 +102,11 @@ def test_missing_fio_raises_fio_unavailable_with_the_fix() -> None:
         run_job_set(lambda text: "sh: 1: fio: not found\n", jobs, size_bytes=1 << 20)
     with pytest.raises(FioUnavailable, match="no-such-fio: not found"):
         run_job_set(local_execute("/dev/null", fio="no-such-fio"), jobs, size_bytes=1 << 20)
+
+
+def test_littles_law_flags_a_queue_that_was_not_kept_full(qd1_result: PerfResult) -> None:
+    figure = _figure(qd1_result, "lat-randread")
+    claimed = replace(figure.job, iodepth=8)  # as if QD8 had been asked for
+    check = littles_law_check(claimed, figure.merged)
+    assert check["ok"] is False and "not kept full" in check["detail"]
+    assert "configured 8" in check["detail"]

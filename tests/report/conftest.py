@@ -7,6 +7,7 @@ are tested on exactly what the suite produces.
 
 from __future__ import annotations
 
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             local_execute(folder / f"{name}.dat"), jobs, size_bytes=8 << 20), names))
     classes = [_class(name, result.matrix_entries(), broken=name == "lab-slow")
                for name, result in zip(names, results, strict=True)]
+    shutil.rmtree(folder, ignore_errors=True)  # the test areas are no longer needed
     return {"schema": "kubevirt-storage-matrix/v1",
             "run": {"id": "20261125-test", "started": "2026-11-25T17:00:00Z",
                     "finished": "2026-11-25T17:05:00Z", "profile": "quick",

@@ -36,3 +36,11 @@ def test_failed_validity_is_spelled_out(matrix: dict[str, Any]) -> None:
 
 def test_no_figures_is_said_plainly() -> None:
     assert "No fio figures" in render({"storageClasses": [{"name": "x", "capabilities": {}}]})
+
+
+def test_volume_modes_of_one_class_are_told_apart(matrix: dict[str, Any]) -> None:
+    entry = matrix["storageClasses"][0]["performance"]["fio"][0]
+    sc = {"name": "lab-x", "performance": {"fio": [{**entry, "volumeMode": "Block"},
+                                                   {**entry, "volumeMode": "Filesystem"}]}}
+    text = render({"storageClasses": [sc]})
+    assert "| lab-x (Block) |" in text and "| lab-x (Filesystem) |" in text

@@ -47,7 +47,7 @@ def test_retry_after_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("time.sleep", slept.append)
     busy = errors.from_response(429, b'{"reason":"TooManyRequests","message":"m"}',
                                 {"Retry-After": "2"})
-    calls, fn = flaky([busy])
+    _calls, fn = flaky([busy])
     assert call_with_retries(RetryPolicy(attempts=2, max_backoff_s=1.0), fn) == "ok"  # type: ignore[arg-type]
     assert slept == [2.0]
 

@@ -8,8 +8,6 @@ import json
 import os
 from pathlib import Path
 
-import pytest
-
 from suite.report.markdown import render_markdown
 from suite.report.matrix import CSV_COLUMNS, cells_frame
 from suite.report.terminal import counts_line, summary_lines
@@ -50,16 +48,16 @@ def test_write_reports_creates_every_file_and_latest(tmp_path: Path) -> None:
     with (run_dir / "matrix.csv").open() as handle:
         assert len(list(csv.DictReader(handle))) == 24
     with (run_dir / "fio.csv").open() as handle:
-        assert list(csv.DictReader(handle))[0]["job"] == "lat-randread"
+        assert next(iter(csv.DictReader(handle)))["job"] == "lat-randread"
     assert (tmp_path / "latest").resolve() == run_dir.resolve()
     assert "### rbd (`rbd.csi.example.io`)" in (run_dir / "matrix.md").read_text()
     # HTML and the fio tables come from the fio/HTML part; they must not break ours.
     assert not [p for p in problems if not p.startswith(("matrix.html", "matrix.md"))]
 
 
-def test_write_reports_refuses_a_matrix_outside_the_schema(tmp_path: Path) -> None:
+def test_a_matrix_outside_the_schema_is_reported_but_kept(tmp_path: Path) -> None:
     matrix = sample_matrix()
     matrix["storageClasses"][0]["capabilities"]["clone.volume"]["verdict"] = "fine"
-    with pytest.raises(Exception, match="verdict"):
-        write_reports(tmp_path, matrix, [])
-    assert not (tmp_path / "kvs-golden" / "matrix.json").exists()
+    run_dir, problems = write_reports(tmp_path, matrix, [])
+    assert problems[0].startswith("matrix.json at storageClasses/0/capabilities/clone.volume")
+    assert json.loads((run_dir / "matrix.json").read_text()) == matrix

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..resources import ResourceRegistry, ResourceType
 from .objects import BUILTIN_GROUPS
-from .printing import columns_for
+from .printing import columns_for, priority
 
 _PRESERVE = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
 
@@ -20,29 +20,36 @@ def custom_resources(registry: ResourceRegistry) -> list[ResourceType]:
     return [r for r in registry if r.group not in BUILTIN_GROUPS]
 
 
-def crd_for(resource: ResourceType, schema: dict[str, Any] | None = None,
-            columns: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def _names(resource: ResourceType) -> dict[str, Any]:
     names: dict[str, Any] = {"plural": resource.plural, "singular": resource.singular,
                              "kind": resource.kind, "listKind": resource.list_kind_name}
     if resource.short_names:
         names["shortNames"] = list(resource.short_names)
     if resource.categories:
         names["categories"] = list(resource.categories)
+    return names
+
+
+def _version(resource: ResourceType, schema: dict[str, Any] | None) -> dict[str, Any]:
     version: dict[str, Any] = {"name": resource.version, "served": True, "storage": True,
                                "schema": {"openAPIV3Schema": schema or _PRESERVE}}
     if resource.has_status():
         version["subresources"] = {"status": {}}
-    columns = columns if columns is not None else [
-        {"name": header, "type": kind, "jsonPath": path}
-        for header, kind, path in columns_for(resource.group, resource.plural)]
-    if columns:
-        version["additionalPrinterColumns"] = columns
+    columns = [{"name": header, "type": kind, "jsonPath": path,
+                "priority": priority(resource.group, resource.plural, header)}
+               for header, kind, path in columns_for(resource.group, resource.plural)]
+    version["additionalPrinterColumns"] = columns
+    return version
+
+
+def crd_for(resource: ResourceType, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    names = _names(resource)
     return {
         "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
         "metadata": {"name": f"{resource.plural}.{resource.group}"},
         "spec": {"group": resource.group, "names": names,
                  "scope": "Namespaced" if resource.namespaced else "Cluster",
-                 "versions": [version]},
+                 "versions": [_version(resource, schema)]},
         "status": {"acceptedNames": names, "storedVersions": [resource.version],
                    "conditions": [
                        {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",

@@ -19,13 +19,14 @@ from ..resources import ResourceType
 from ..store import Store
 from . import defaults
 from .fieldselectors import check_field_selector
+from .names import check_name
 from .options import Options, parse_options, read_body, read_object
 from .paths import Target
 from .responses import JSON, JsonCache, method_not_allowed, reply
 from .watch import DEFAULT_TIMEOUT_S, WatchRequest, WatchStreams
 
 Obj = dict[str, Any]
-Validate = Callable[[ResourceType, Obj, str], list[str]]
+Validate = Callable[[ResourceType, Obj, str, Obj | None], list[str]]
 Patch = Callable[[ResourceType, Obj, Any, str], Obj]
 Render = Callable[[web.Request, ResourceType, Obj], Any]
 
@@ -117,7 +118,8 @@ class ObjectHandlers:
                 raise bad_request("the namespace of the provided object does not match the "
                                   "namespace sent on the request")
             meta["namespace"] = target.namespace
-        warnings = self.validate(resource, obj, options.field_validation)
+        warnings = self.validate(resource, obj, options.field_validation, None)
+        check_name(resource, meta)
         defaults.on_create(resource, obj)
         created = self.store.create(resource, obj, admit=True, dry_run=options.dry_run)
         return reply(self.render(request, resource, created), 201,
@@ -178,7 +180,8 @@ class ObjectHandlers:
                               "namespace sent on the request")
         meta["name"], meta["namespace"] = target.name, target.namespace
         self._require_rv_for_custom(resource, obj)
-        warnings = self.validate(resource, obj, options.field_validation)
+        stored = self.store.get(resource, target.namespace, target.name or "", copies=False)
+        warnings = self.validate(resource, obj, options.field_validation, stored)
         updated = self.store.update(resource, obj, subresource=target.subresource,
                                     admit=True, dry_run=options.dry_run)
         return reply(self.render(request, resource, updated),
@@ -192,7 +195,7 @@ class ObjectHandlers:
         self._check_type(resource, patched)
         patched.setdefault("metadata", {}).update(
             name=target.name, namespace=current["metadata"].get("namespace"))
-        warnings = self.validate(resource, patched, options.field_validation)
+        warnings = self.validate(resource, patched, options.field_validation, current)
         updated = self.store.update(resource, patched, subresource=target.subresource,
                                     admit=True, dry_run=options.dry_run)
         return reply(self.render(request, resource, updated),

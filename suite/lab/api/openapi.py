@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..errors import ApiError
 from ..resources import ResourceRegistry, ResourceType
 from .discovery import KUBERNETES_VERSION
 from .responses import JSON, not_found_path
@@ -89,7 +90,7 @@ class OpenApiDocs:
         components = dict(self.schemas.definitions)
         paths: dict[str, Any] = {}
         for resource in kinds:
-            components[schema_name(resource)] = self.schemas.schema_for(resource)
+            components[schema_name(resource)] = self.schemas.schema_for(resource) or {}
             paths.update(_paths(resource, V3_REF + schema_name(resource)))
         doc = {"openapi": "3.0.0", "info": {"title": "Kubernetes",
                                             "version": KUBERNETES_VERSION["gitVersion"]},
@@ -110,7 +111,7 @@ class OpenApiDocs:
         definitions = dict(self.schemas.definitions)
         paths: dict[str, Any] = {}
         for resource in self._kinds(None):
-            definitions[schema_name(resource)] = self.schemas.schema_for(resource)
+            definitions[schema_name(resource)] = self.schemas.schema_for(resource) or {}
             paths.update(_paths(resource, REF + schema_name(resource)))
         doc = {"swagger": "2.0", "info": {"title": "Kubernetes",
                                           "version": KUBERNETES_VERSION["gitVersion"]},
@@ -120,6 +121,11 @@ class OpenApiDocs:
 
 def serve(request: web.Request, path: str, docs: OpenApiDocs) -> web.Response:
     if path == "/openapi/v2":
+        accept = request.headers.get("Accept", "")
+        if "protobuf" in accept and "json" not in accept and "*/*" not in accept:
+            # No protobuf encoding here; clients fall back as from a server without it.
+            raise ApiError(406, "NotAcceptable",
+                           "only the following media types are accepted: application/json")
         return web.Response(body=docs.v2, content_type=JSON)
     if path == "/openapi/v3":
         return web.Response(text=json.dumps(docs.v3_index()), content_type=JSON)

@@ -51,7 +51,14 @@ def _timeout(raw: str | None) -> float | None:
         raise bad_request(f"invalid timeoutSeconds: {raw!r}") from None
 
 
+_DEFAULT = Options(dry_run=False, field_validation="Warn", label_selector=None,
+                   field_selector=None, watch=False, resource_version=None, limit=0,
+                   continue_token=None, timeout_s=None, bookmarks=False, propagation=None)
+
+
 def parse_options(request: web.Request) -> Options:
+    if not request.query_string:
+        return _DEFAULT  # the common case (plain GET/PUT) skips query parsing
     q = request.query
     validation = q.get("fieldValidation") or "Warn"
     if validation not in FIELD_VALIDATION:

@@ -181,6 +181,8 @@ def strategic_merge(current: dict[str, Any], patch: dict[str, Any], strategy: St
         elif key.startswith("$") or value is None:
             if value is None:
                 result.pop(key, None)
+        elif isinstance(value, dict) and value.get("$patch") == "delete":
+            result.pop(key, None)
         else:
             result[key] = _merge_value(result.get(key), value, strategy, (*path, key))
     if "$retainKeys" in patch:
@@ -191,8 +193,6 @@ def strategic_merge(current: dict[str, Any], patch: dict[str, Any], strategy: St
 
 def _merge_value(old: Any, new: Any, strategy: Strategy, path: tuple[str, ...]) -> Any:
     if isinstance(new, dict) and isinstance(old, dict):
-        if new.get("$patch") == "delete":
-            return None
         return strategic_merge(old, new, strategy, path)
     if isinstance(new, dict):
         return strategic_merge({}, new, strategy, path)

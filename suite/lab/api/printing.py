@@ -18,14 +18,15 @@ COLUMNS: dict[tuple[str, str], list[Column]] = {
     ("", "namespaces"): [("Status", "string", ".status.phase"), AGE],
     ("", "nodes"): [("Status", "string", ".status.conditions[?(@.type=='Ready')].type"),
                     AGE, ("Version", "string", ".status.nodeInfo.kubeletVersion")],
-    ("", "pods"): [("Status", "string", ".status.phase"),
-                   ("Node", "string", ".spec.nodeName"), AGE],
+    ("", "pods"): [("Status", "string", ".status.phase"), AGE,
+                   ("IP", "string", ".status.podIP"), ("Node", "string", ".spec.nodeName")],
     ("", "persistentvolumeclaims"): [
         ("Status", "string", ".status.phase"), ("Volume", "string", ".spec.volumeName"),
         ("Capacity", "string", ".status.capacity.storage"),
         ("Access Modes", "string", ".status.accessModes"),
         ("StorageClass", "string", ".spec.storageClassName"),
-        ("VolumeMode", "string", ".spec.volumeMode"), AGE],
+        ("VolumeAttributesClass", "string", ".spec.volumeAttributesClassName"), AGE,
+        ("VolumeMode", "string", ".spec.volumeMode")],
     ("", "persistentvolumes"): [
         ("Capacity", "string", ".spec.capacity.storage"),
         ("Access Modes", "string", ".spec.accessModes"),
@@ -87,11 +88,19 @@ COLUMNS: dict[tuple[str, str], list[Column]] = {
     ("hco.kubevirt.io", "hyperconvergeds"): [AGE],
 }
 
+# Shown only with `-o wide` (priority 1), as the real printers do.
+WIDE = {("", "persistentvolumeclaims", "VolumeMode"), ("", "pods", "IP"),
+        ("", "pods", "Node")}
+
 _STEP = re.compile(r"\.([A-Za-z0-9_-]+)|\[(\d+)\]|\[\?\(@\.([A-Za-z0-9_]+)=='([^']*)'\)\]")
 
 
 def columns_for(group: str, plural: str) -> list[Column]:
     return COLUMNS.get((group, plural), [AGE])
+
+
+def priority(group: str, plural: str, header: str) -> int:
+    return 1 if (group, plural, header) in WIDE else 0
 
 
 def json_path(obj: Any, path: str) -> Any:

@@ -63,9 +63,9 @@ class JsonCache:
 
     def encode(self, obj: Any) -> bytes:
         meta = obj.get("metadata") if isinstance(obj, dict) else None
-        key = (meta.get("uid"), meta.get("resourceVersion")) if isinstance(meta, dict) else None
-        if not key or not key[0] or not key[1]:
+        if not isinstance(meta, dict) or not meta.get("uid") or not meta.get("resourceVersion"):
             return dumps(obj).encode()
+        key = (str(meta["uid"]), str(meta["resourceVersion"]))
         cached = self._cache.get(key)
         if cached is None:
             cached = self._cache[key] = dumps(obj).encode()

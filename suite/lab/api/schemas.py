@@ -51,13 +51,15 @@ class SchemaBook:
                 return schema
 
     # ---------------------------------------------------------- validation
-    def validate(self, resource: ResourceType, obj: dict[str, Any], mode: str) -> list[str]:
-        """Raise like the server for bad bodies; return warnings; prune unless Strict."""
+    def validate(self, resource: ResourceType, obj: dict[str, Any], mode: str,
+                 old: dict[str, Any] | None = None) -> list[str]:
+        """Raise like the server for bad bodies; return warnings; prune unless Strict.
+        `old` is the stored object on updates (see `Walker.walk`)."""
         schema = self.schema_for(resource)
         if schema is None:
             return []
         walker = Walker(self.resolve, prune=mode != "Strict")
-        walker.walk(obj, schema, "")
+        walker.walk(obj, schema, "", old)
         found = walker.found
         if found.unknown and mode == "Strict":
             fields = ", ".join(f'unknown field "{p}"' for p in found.unknown)

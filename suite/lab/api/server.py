@@ -62,7 +62,7 @@ class ApiServer:
 
     # ---------------------------------------------------------- lifecycle
     async def start(self) -> str:
-        app = web.Application(middlewares=[self._errors, self._auth, self._faults],
+        app = web.Application(middlewares=[self._guard],
                               client_max_size=8 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
@@ -74,9 +74,7 @@ class ApiServer:
         except OSError:
             await self._runner.cleanup()
             raise
-        server = site._server
-        assert server is not None and server.sockets  # started above
-        self.port = server.sockets[0].getsockname()[1]
+        self.port = self._runner.addresses[0][1]
         return self.url
 
     async def stop(self) -> None:
@@ -85,10 +83,17 @@ class ApiServer:
             await self._runner.cleanup()
             self._runner = None
 
-    # -------------------------------------------------------- middlewares
+    # --------------------------------------------------------- middleware
     @web.middleware
-    async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+    async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Errors -> Status, then authentication, then injected faults (one layer: it
+        runs for every request)."""
         try:
+            self._authenticate(request)
+            if self.faults.active and not request.path.startswith("/lab/"):
+                injected = await self._inject(request)
+                if injected is not None:
+                    return injected
             return await handler(request)
         except ApiError as error:
             return status_reply(error)
@@ -100,27 +105,22 @@ class ApiServer:
             self.ctx.errors.append(f"{request.method} {request.path_qs}: {text}")
             return status_reply(internal_error(exc))
 
-    @web.middleware
-    async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path not in _ANONYMOUS:
-            header = request.headers.get("Authorization", "")
-            scheme, _, given = header.partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(),
-                                                                     self.token):
-                raise unauthorized()
-        return await handler(request)
+    def _authenticate(self, request: web.Request) -> None:
+        if request.path in _ANONYMOUS:
+            return
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), self.token):
+            raise unauthorized()
 
-    @web.middleware
-    async def _faults(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if self.faults.active and not request.path.startswith("/lab/"):
-            injected = await self.faults.before(request)
-            if injected:
-                error, retry_after = injected
-                response = status_reply(error)
-                if error.code == 429:
-                    response.headers["Retry-After"] = str(retry_after)
-                return response
-        return await handler(request)
+    async def _inject(self, request: web.Request) -> web.Response | None:
+        injected = await self.faults.before(request)
+        if injected is None:
+            return None
+        error, retry_after = injected
+        response = status_reply(error)
+        if error.code == 429:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     # ------------------------------------------------------------ routing
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from ..resources import ResourceType
-from .printing import cell, columns_for
+from .printing import cell, columns_for, priority
 
 _NAME = {"name": "Name", "type": "string", "format": "name", "priority": 0,
          "description": "Name must be unique within a namespace."}
@@ -26,7 +26,8 @@ def _definitions(resource: ResourceType) -> list[dict[str, Any]]:
     defs = [dict(_NAME)]
     for header, kind, path in columns_for(resource.group, resource.plural):
         defs.append({"name": header, "type": "string" if kind == "date" else kind,
-                     "format": "", "priority": 0, "description": path})
+                     "format": "", "description": path,
+                     "priority": priority(resource.group, resource.plural, header)})
     return defs
 
 

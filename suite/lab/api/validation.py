@@ -62,7 +62,9 @@ class Walker:
         self.prune = prune
         self.found = Findings()
 
-    def walk(self, value: Any, schema: Schema, path: str) -> None:
+    def walk(self, value: Any, schema: Schema, path: str, old: Any = None) -> None:
+        """`old` is the same place in the stored object: unknown fields already stored
+        (written by a lab controller, not a client) are kept and not reported."""
         schema = self.resolve(schema)
         if value is None:
             return  # null reads as "unset" for built-in types and nullable CRD fields
@@ -80,10 +82,12 @@ class Walker:
                                f"Unsupported value: {json.dumps(value)}: supported values: "
                                f"{allowed}")
         if isinstance(value, dict):
-            self._object(value, schema, path)
+            self._object(value, schema, path, old if isinstance(old, dict) else {})
         elif isinstance(value, list) and "items" in schema:
+            olds = old if isinstance(old, list) else []
             for index, item in enumerate(value):
-                self.walk(item, schema["items"], f"{path}[{index}]")
+                before = olds[index] if index < len(olds) else None
+                self.walk(item, schema["items"], f"{path}[{index}]", before)
 
     def _type_error(self, value: Any, expected: str, path: str) -> None:
         got = json_type(value)
@@ -91,17 +95,18 @@ class Walker:
                            f'Invalid value: "{got}": {path} in body must be of type '
                            f'{expected}: "{got}"')
 
-    def _object(self, value: dict[str, Any], schema: Schema, path: str) -> None:
+    def _object(self, value: dict[str, Any], schema: Schema, path: str,
+                old: dict[str, Any]) -> None:
         properties = schema.get("properties") or {}
         extra = schema.get("additionalProperties")
         keeps_unknown = bool(schema.get("x-kubernetes-preserve-unknown-fields")) or extra is True
         for key in list(value):
             child = _join(path, key)
             if key in properties:
-                self.walk(value[key], properties[key], child)
+                self.walk(value[key], properties[key], child, old.get(key))
             elif isinstance(extra, dict):
-                self.walk(value[key], extra, child)
-            elif not keeps_unknown:
+                self.walk(value[key], extra, child, old.get(key))
+            elif not keeps_unknown and key not in old:
                 self.found.unknown.append(child)
                 if self.prune:
                     del value[key]

@@ -123,6 +123,7 @@ async def start(ctx: Any) -> None:
     _start_snapshots(ctx)
     _serve_subresources(ctx, compute)
     pods = _start_pods(ctx, compute)
+    ctx.extras["pods"] = pods
 
     async def stop_processes() -> None:
         await pods.stop_all()

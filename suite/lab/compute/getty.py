@@ -1,7 +1,8 @@
 """The lab guest's PID 1 and getty, run on the guest's pseudo-terminal.
 
-Started as `unshare --mount python3 getty.py CONFIG.json` by the lab (so it is a session
-leader in a private mount namespace). It plays what a cloud image does at boot: apply
+Started as `unshare --mount --propagation slave python3 getty.py CONFIG.json` by the lab
+(a session leader in its own mount namespace; a slave of the host's, so volumes the host
+unmounts are not held open by the guest). It plays what a cloud image does at boot: apply
 cloud-init's `write_files` (visible only inside this namespace, through overlay mounts
 over the target folders), hide tools the image lacks, run `runcmd`, then offer a serial
 login that starts an interactive POSIX shell, and come back to `login:` when it exits.

@@ -55,7 +55,7 @@ class Guest:
         master, slave = os.openpty()
         self._raw_settings(slave)
         self.process = await asyncio.create_subprocess_exec(
-            "unshare", "--mount", "--propagation", "private",
+            "unshare", "--mount", "--propagation", "slave",
             sys.executable, str(GETTY), str(config_path),
             stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
             cwd="/")
@@ -136,6 +136,7 @@ class Guest:
         self._sink = self._on_detach = None
         if self.process is not None:
             await end_session(self.process)
+            self.process = None
         if self._master >= 0:
             with contextlib.suppress(Exception):
                 asyncio.get_running_loop().remove_reader(self._master)

@@ -49,7 +49,9 @@ def launcher_pod(vmi: dict[str, Any], node: str,
 
 
 def _spec(vmi: dict[str, Any], node: str) -> dict[str, Any]:
-    volumes, mounts, devices = [], [], []
+    volumes: list[dict[str, Any]] = []
+    mounts: list[dict[str, Any]] = []
+    devices: list[dict[str, Any]] = []
     for disk in disks_of(vmi["spec"]):
         volumes.append({"name": disk.volume,
                         "persistentVolumeClaim": {"claimName": disk.claim}})

@@ -32,6 +32,7 @@ WEBHOOK = 'admission webhook "migration-create-validator.kubevirt.io" denied the
 FAULT_REASON = ("Live migration failed error encountered during MigrateToURI3 libvirt api "
                 "call: virError(Code=1, Domain=10, Message='internal error: unable to execute "
                 "QEMU command 'migrate': Unable to write to socket: Broken pipe')")
+ABORTED = "Live migration has been aborted"
 COPY_SECONDS = 0.3  # the memory copy; the lab guest has little to copy
 
 
@@ -50,8 +51,10 @@ def admit(store: Any) -> Any:
                 "kubevirt.io", "virtualmachineinstancemigrations"):
             return
         ns, name = obj["metadata"].get("namespace", ""), obj.get("spec", {}).get("vmiName")
-        if not name:
-            raise _deny("vmiName is missing")
+        if not name:  # a schema cause: KubeVirt answers 422 Invalid for those
+            raise ApiError(422, "Invalid", WEBHOOK + "vmiName is missing", {"causes": [{
+                "reason": "FieldValueRequired", "message": "vmiName is missing",
+                "field": "spec.vmiName"}]})
         vmi = store.try_get(VMI, ns, name)
         if vmi is None:
             raise _deny(f'the VMI "{ns}/{name}" does not exist')
@@ -77,10 +80,15 @@ class MigrationController:
         self.store = compute.store
         self.vmis = vmis
         self.tasks: dict[str, asyncio.Task[Any]] = {}
+        self.uids: dict[tuple[str, str], str] = {}
 
     async def reconcile(self, namespace: str, name: str) -> float | None:
         vmim = self.store.try_get(VMIM, namespace, name)
-        if vmim is None:
+        if vmim is None or vmim["metadata"].get("deletionTimestamp"):
+            # deleting an unfinished migration aborts it, as in KubeVirt
+            task = self.tasks.get(self.uids.pop((namespace, name), ""))
+            if task is not None:
+                task.cancel()
             return None
         uid, phase = vmim["metadata"]["uid"], vmim.get("status", {}).get("phase", "")
         if phase in FINAL or uid in self.tasks:
@@ -93,6 +101,7 @@ class MigrationController:
         self._phase(vmim, "Pending")
         task = asyncio.get_running_loop().create_task(self._run(namespace, name))
         self.tasks[uid] = task
+        self.uids[(namespace, name)] = uid
         task.add_done_callback(lambda _t: self.tasks.pop(uid, None))
         return None
 
@@ -110,12 +119,14 @@ class MigrationController:
         except MigrationFailed as exc:
             await self._abandon(vmim, vmi, target_pod, str(exc))
         except asyncio.CancelledError:
-            await self._abandon(vmim, vmi, target_pod, "Live migration has been aborted")
+            await self._abandon(vmim, vmi, target_pod, ABORTED)
             raise
 
     async def _prepare_target(self, vmim: dict[str, Any], vmi: dict[str, Any]) -> dict[str, Any]:
         source = vmi["status"]["nodeName"]
-        target = self.compute.pick_node(avoid=source)
+        selector = dict(vmi["spec"].get("nodeSelector") or {})
+        selector.update(vmim["spec"].get("addedNodeSelector") or {})
+        target = self.compute.pick_node(avoid=source, selector=selector)
         pod = self.store.create("pods", launcher_pod(vmi, target, vmim["metadata"]["uid"]))
         self._phase(vmim, "Scheduling")
         for _ in range(300):
@@ -206,6 +217,8 @@ class MigrationController:
             if state.get("migrationUid") == vmim["metadata"]["uid"]:
                 state.update(completed=True, failed=True, endTimestamp=now_rfc3339_micro(),
                              failureReason=reason)
+                if reason == ABORTED:
+                    state.update(abortRequested=True, abortStatus="Succeeded")
                 self._vmi_state(current, state)
         if target_pod is not None:
             self.store.mutate("pods", target_pod["metadata"]["namespace"],
@@ -214,6 +227,8 @@ class MigrationController:
                                   completed_status(p.get("status", {})), phase="Failed")))
             if current is not None:
                 self.vmis.detach_all(current, target_pod["spec"]["nodeName"])
+        if not self.store.try_get(VMIM, vmim["metadata"]["namespace"], vmim["metadata"]["name"]):
+            return
         record_event(self.store, vmim, "FailedMigration",
                      f"source node reported migration failed: {reason}", type_="Warning",
                      component="virtualmachine-controller")
@@ -235,7 +250,9 @@ class MigrationController:
             if state is not None:
                 status["migrationState"] = dict(state)
             with_phase(status, "Failed" if failure else "Succeeded")
-        self.store.mutate(VMIM, vmim["metadata"]["namespace"], vmim["metadata"]["name"], change)
+        if self.store.try_get(VMIM, vmim["metadata"]["namespace"], vmim["metadata"]["name"]):
+            self.store.mutate(VMIM, vmim["metadata"]["namespace"], vmim["metadata"]["name"],
+                              change)
 
     def _pvcs(self, vmi: dict[str, Any]) -> list[dict[str, Any]]:
         return list(self.vmis.pvcs(vmi).values())

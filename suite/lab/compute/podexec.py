@@ -57,9 +57,12 @@ class ExecHandler:
         pid, command = self._target(request, namespace or "", name)
         ws = web.WebSocketResponse(protocols=PROTOCOLS, heartbeat=None)
         await ws.prepare(request)
+        enter = ("nsenter", "--target", str(pid), "--mount", "--root", "--wd", "--", *command)
+        if request.query.get("tty", "").lower() in ("true", "1"):
+            await self._with_tty(ws, enter, command)
+            return ws
         process = await asyncio.create_subprocess_exec(
-            "nsenter", "--target", str(pid), "--mount", "--root", "--wd", "--", *command,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            *enter, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, start_new_session=True)
         try:
             code = await self._stream(ws, process)
@@ -68,6 +71,38 @@ class ExecHandler:
             await end_session(process)
             await ws.close()
         return ws
+
+    async def _with_tty(self, ws: web.WebSocketResponse, enter: tuple[str, ...],
+                        command: list[str]) -> None:
+        """A terminal session: one PTY, everything on channel 1, as the kubelet does."""
+        master, slave = os.openpty()
+        process = await asyncio.create_subprocess_exec(
+            *enter, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+        os.close(slave)
+        os.set_blocking(master, False)
+        output: asyncio.Queue[bytes] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        loop.add_reader(master, _pty_reader(master, output))
+        feeder = asyncio.ensure_future(self._feed_pty(ws, master))
+        try:
+            while data := await output.get():
+                await ws.send_bytes(b"\x01" + data)
+            code = await process.wait()
+            await ws.send_bytes(b"\x03" + json.dumps(exit_status(command, code)).encode())
+        finally:
+            loop.remove_reader(master)
+            feeder.cancel()
+            await end_session(process)
+            os.close(master)
+            await ws.close()
+
+    @staticmethod
+    async def _feed_pty(ws: web.WebSocketResponse, master: int) -> None:
+        async for message in ws:
+            data = message.data if isinstance(message.data, bytes) else str(message.data).encode()
+            if data[:1] == b"\x00" and len(data) > 1:
+                with contextlib.suppress(OSError):
+                    os.write(master, data[1:])
 
     async def _stream(self, ws: web.WebSocketResponse,
                       process: asyncio.subprocess.Process) -> int:
@@ -101,6 +136,21 @@ class ExecHandler:
                     await process.stdin.drain()
         with contextlib.suppress(ConnectionError, OSError):
             process.stdin.close()
+
+
+def _pty_reader(master: int, output: asyncio.Queue[bytes]) -> Any:
+    """A reader callback: queue what the terminal gives; b"" once the command is gone."""
+    def read() -> None:
+        try:
+            data = os.read(master, 65536)
+        except BlockingIOError:
+            return
+        except OSError:  # EIO: the last process holding the terminal has ended
+            data = b""
+        output.put_nowait(data)
+        if not data:
+            asyncio.get_running_loop().remove_reader(master)
+    return read
 
 
 class LogHandler:

@@ -120,7 +120,7 @@ class PodRuntime:
         spec_path.write_text(json.dumps(spec))
         log = (run.workdir / f"{name}.log").open("ab")
         container.process = await asyncio.create_subprocess_exec(
-            "unshare", "--mount", "--propagation", "private", sys.executable, str(SANDBOX),
+            "unshare", "--mount", "--propagation", "slave", sys.executable, str(SANDBOX),
             str(spec_path), stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
             start_new_session=True)
         log.close()

@@ -28,14 +28,23 @@ class Compute:
     def node_ip(self, node: str) -> str:
         return f"192.168.126.{10 + self.node_index(node)}"
 
-    def pick_node(self, avoid: str | None = None) -> str:
-        """The schedulable node running the fewest launcher and lab pods."""
-        load = {node: 0 for node in self.ctx.nodes if node != avoid}
+    def pick_node(self, avoid: str | None = None,
+                  selector: dict[str, str] | None = None) -> str:
+        """The node matching `selector` that runs the fewest launcher and lab pods."""
+        load = {node: 0 for node in self.ctx.nodes
+                if node != avoid and self._matches(node, selector or {})}
+        if not load:  # nothing fits: stay schedulable, as a lab should not deadlock
+            load = {node: 0 for node in self.ctx.nodes if node != avoid}
         for pod in self.store.list("pods")[0]:
             node = pod.get("spec", {}).get("nodeName")
             if node in load and pod.get("status", {}).get("phase") in ("Pending", "Running"):
                 load[node] += 1
         return min(load, key=lambda n: (load[n], n))
+
+    def _matches(self, node: str, selector: dict[str, str]) -> bool:
+        obj = self.store.try_get("nodes", None, node) or {}
+        labels = obj.get("metadata", {}).get("labels") or {}
+        return all(labels.get(k) == v for k, v in selector.items())
 
     # ---------------------------------------------------------------- drivers
     def driver_named(self, storage_class: str | None) -> Any:

@@ -1,11 +1,13 @@
 """A lab pod's container sandbox: a private mount namespace and a chroot.
 
-Run as `unshare --mount --propagation private python3 sandbox.py SPEC.json`. It builds
+Run as `unshare --mount --propagation slave python3 sandbox.py SPEC.json`. It builds
 the container's root from bind mounts of the host's system folders (the lab has no
 images: a container's tools are the host's), adds the pod's volumes (a hostPath is a
 path in the node's view, `state_dir/nodes/<node>/...`), bind-mounts the lab state folder
 at its own absolute path so the node view's absolute symlinks resolve, then chroots and
-execs the container command. Every mount lives and dies with the namespace.
+execs the container command. Every mount lives and dies with the namespace; the
+namespace is a slave of the host's, so a volume the host unmounts (a FUSE export being
+shut down) leaves the sandbox too instead of being held open by it.
 
 Standalone on purpose: it must not import the lab.
 """
@@ -49,7 +51,7 @@ def main() -> None:
     spec = json.loads(Path(sys.argv[1]).read_text())
     root = Path(spec["root"])
     root.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["mount", "--make-rprivate", "/"], check=True)
+    subprocess.run(["mount", "--make-rslave", "/"], check=True)
     system_folders(root)
     state = Path(spec["state_dir"])
     bind(state, root / state.relative_to("/"))

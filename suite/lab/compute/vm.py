@@ -161,14 +161,18 @@ class VmController:
         self.store.mutate(VM, ns, name, change)
 
     def _expectations(self, vm: dict[str, Any], vmi: dict[str, Any] | None) -> tuple[bool, bool]:
-        strategy = run_strategy(vm)
+        """(set to start, stop expected), as KubeVirt's isSetToStart / stop checks."""
         requests = vm.get("status", {}).get("stateChangeRequests") or []
         actions = [r.get("action") for r in requests]
-        final = (vmi or {}).get("status", {}).get("phase") in FINAL
-        start = "Start" in actions or (strategy in ("Always", "RerunOnFailure") and
-                                       (vmi is None or (final and strategy == "Always")))
-        stop = (actions[:1] == ["Stop"]) or (strategy == "Halted" and vmi is not None)
-        return start and not stop, stop
+        if actions[:1] == ["Stop"]:
+            return False, True
+        phase = (vmi or {}).get("status", {}).get("phase")
+        start = {"Always": True, "Halted": False,
+                 "Manual": vmi is not None and phase not in FINAL,
+                 "RerunOnFailure": vmi is None or phase != "Succeeded",
+                 "Once": vmi is None}.get(run_strategy(vm), False)
+        start = start or "Start" in actions
+        return start, (run_strategy(vm) == "Halted" and vmi is not None)
 
     def _volumes(self, vm: dict[str, Any]) -> tuple[list[dict[str, Any]],
                                                      list[dict[str, Any] | None]]:

@@ -9,6 +9,7 @@ the volumes and lets the VMI go; a guest that dies on its own makes the VMI Fail
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from ..events import record_event
@@ -82,7 +83,7 @@ class VmiController:
         if missing:
             self._set_conditions(vmi, dvs_ready, missing=missing[0])
             return 1.0
-        node = self._choose_node(pvcs)
+        node = self._choose_node(pvcs, vmi["spec"].get("nodeSelector"))
         self._select_node(pvcs, node)
         bound = all(p.get("status", {}).get("phase") == "Bound" for p in pvcs.values())
         self._set_conditions(vmi, dvs_ready, provisioning=not (bound and dvs_ready))
@@ -104,7 +105,8 @@ class VmiController:
     async def _scheduling(self, vmi: dict[str, Any]) -> float | None:
         pod = self._launcher(vmi)
         if pod is None:
-            return self._fail(vmi, "virt-launcher pod disappeared before the guest started")
+            self._fail(vmi, "virt-launcher pod disappeared before the guest started")
+            return None
         node = pod["spec"]["nodeName"]
         if not self.attach_all(vmi, node, pod):
             return 1.0
@@ -139,7 +141,8 @@ class VmiController:
     async def _running(self, vmi: dict[str, Any]) -> float | None:
         guest = self.compute.guests.get(vmi["metadata"]["uid"])
         if guest is None or not guest.alive:
-            return self._fail(vmi, "The guest process is not running")
+            self._fail(vmi, "The guest process is not running")
+            return None
         pvcs = self.pvcs(vmi)
         node = vmi["status"]["nodeName"]
 
@@ -190,9 +193,11 @@ class VmiController:
     # ------------------------------------------------------------- teardown
     async def teardown(self, vmi: dict[str, Any]) -> None:
         """Stop the guest, end the launcher pods, detach volumes (idempotent)."""
-        guest = self.compute.guests.pop(vmi["metadata"]["uid"], None)
+        guest = self.compute.guests.get(vmi["metadata"]["uid"])
         if guest is not None:
-            await guest.stop()
+            # shielded: a lab shutdown must not leave a half-killed guest behind
+            await asyncio.shield(guest.stop())
+            self.compute.guests.pop(vmi["metadata"]["uid"], None)
             record_event(self.store, vmi, "Stopped", "The VirtualMachineInstance was shut down.",
                          component="virt-handler")
         for pod in pods_of(self.store, vmi):
@@ -216,9 +221,10 @@ class VmiController:
     def _fail(self, vmi: dict[str, Any], reason: str) -> None:
         record_event(self.store, vmi, "Failed", reason, type_="Warning",
                      component="virt-handler")
-        self._mutate(vmi, lambda obj: (with_phase(obj["status"], "Failed"),
-                                       obj["status"].__setitem__("reason", reason)))
-        return None
+        def failed(obj: dict[str, Any]) -> None:
+            with_phase(obj["status"], "Failed")
+            obj["status"]["reason"] = reason
+        self._mutate(vmi, failed)
 
     # ---------------------------------------------------------------- helpers
     def _mutate(self, vmi: dict[str, Any], change: Any) -> dict[str, Any]:
@@ -249,12 +255,13 @@ class VmiController:
                 return False
         return True
 
-    def _choose_node(self, pvcs: dict[str, dict[str, Any]]) -> str:
+    def _choose_node(self, pvcs: dict[str, dict[str, Any]],
+                     selector: dict[str, str] | None) -> str:
         for pvc in pvcs.values():
             chosen = pvc["metadata"].get("annotations", {}).get(ANN_SELECTED_NODE)
             if chosen in self.compute.ctx.nodes:
                 return str(chosen)
-        return self.compute.pick_node()
+        return self.compute.pick_node(selector=selector)
 
     def _select_node(self, pvcs: dict[str, dict[str, Any]], node: str) -> None:
         """What the scheduler does for WaitForFirstConsumer claims of a pod it places."""

@@ -33,6 +33,16 @@ def _progress(status: dict[str, Any], text: str, done: bool = False) -> None:
     cond.put(conditions, "Ready", "True" if done else "False", text)
 
 
+def _initial(status: dict[str, Any]) -> None:
+    status["complete"] = False
+    _progress(status, "Initializing VirtualMachineRestore")
+
+
+def _waiting(status: dict[str, Any], restores: list[dict[str, Any]]) -> None:
+    status["restores"] = restores
+    _progress(status, "Waiting for new PVCs")
+
+
 class VmRestoreController:
     def __init__(self, store: Any) -> None:
         self.store = store
@@ -42,8 +52,7 @@ class VmRestoreController:
         if restore is None or restore.get("status", {}).get("complete"):
             return None
         if not restore.get("status"):
-            self._status(restore, lambda s: (s.update(complete=False), _progress(
-                s, "Initializing VirtualMachineRestore")))
+            self._status(restore, _initial)
             return 0.0
         vm = self.store.try_get(VM, namespace, restore["spec"]["target"]["name"])
         content = self._content(restore)
@@ -56,8 +65,7 @@ class VmRestoreController:
         self._lock(vm, restore)
         restores = [self._ensure_pvc(restore, vm, b) for b in content["spec"]["volumeBackups"]]
         if not all(self._usable(namespace, r["persistentVolumeClaim"]) for r in restores):
-            self._status(restore, lambda s: (s.__setitem__("restores", restores),
-                                             _progress(s, "Waiting for new PVCs")))
+            self._status(restore, lambda s: _waiting(s, restores))
             return 0.5
         deleted = self._update_vm(vm, restores)
         self._finish(restore, vm, restores, deleted)

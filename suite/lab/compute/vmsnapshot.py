@@ -51,7 +51,8 @@ class VmSnapshotController:
         if snap is None:
             return None
         if snap["metadata"].get("deletionTimestamp"):
-            return self._delete(snap)
+            self._delete(snap)
+            return None
         phase = snap.get("status", {}).get("phase", "")
         if phase in ("Succeeded", "Failed"):
             return None
@@ -136,7 +137,7 @@ class VmSnapshotController:
                                 backup: dict[str, Any]) -> None:
         ns = snap["metadata"]["namespace"]
         claim = backup["persistentVolumeClaim"]
-        vs = {"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
+        vs: dict[str, Any] = {"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
               "metadata": {"name": backup["volumeSnapshotName"], "namespace": ns,
                            "labels": {"snapshot.kubevirt.io/source-vm-name":
                                       snap["spec"]["source"]["name"]},

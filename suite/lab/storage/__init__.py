@@ -2,19 +2,21 @@
 
 `start(ctx)` creates the cluster-scoped storage objects for every driver profile, starts
 the image server, registers the PVC resize admission and launches the controllers:
-provisioner, claim protection and reclaim, attacher, resizer, snapshotter, DataVolumes.
+provisioner, claim protection and reclaim, attacher, resizer, snapshotter, DataVolumes,
+StorageProfiles.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .admission import resize_hook
+from .admission import claim_admission
 from .attacher import Attacher
 from .bootstrap import bootstrap
 from .cdi.datavolume import DataVolumes
 from .common import Drivers
 from .images import start_image_server
+from .profiles import StorageProfiles
 from .protection import Protection
 from .provisioner import Provisioner
 from .resizer import Resizer
@@ -25,9 +27,9 @@ async def start(ctx: Any) -> None:
     """Launch this half's controllers on the lab loop."""
     drivers = Drivers(list(ctx.drivers))
     bootstrap(ctx, drivers)
-    ctx.store.admission.append(resize_hook(ctx.store))
+    ctx.store.admission.append(claim_admission(ctx.store))
     await start_image_server(ctx)
-    controllers = [Provisioner(ctx, drivers), Protection(ctx, drivers), Attacher(ctx, drivers),
-                   Resizer(ctx, drivers), Snapshotter(ctx, drivers), DataVolumes(ctx, drivers)]
-    for controller in controllers:
-        controller.start()
+    kinds: list[Any] = [Provisioner, Protection, Attacher, Resizer, Snapshotter, DataVolumes,
+                        StorageProfiles]
+    for kind in kinds:
+        kind(ctx, drivers).start()

@@ -17,7 +17,7 @@ from .common import ANN_DEFAULT_CLASS, Obj, parse_quantity, requested_bytes
 STORAGE_FIELD = "spec.resources.requests.storage"
 
 
-def resize_hook(store: Any) -> Any:
+def claim_admission(store: Any) -> Any:
     def hook(op: str, resource: ResourceType, obj: Obj, old: Obj | None) -> None:
         if resource.plural != "persistentvolumeclaims" or resource.group:
             return

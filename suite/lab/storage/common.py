@@ -58,16 +58,21 @@ def format_quantity(size: int) -> str:
 
 def set_condition(conditions: list[Obj], type_: str, status: str, reason: str = "",
                   message: str = "", *, heartbeat: bool = False) -> list[Obj]:
-    """Upsert one condition; lastTransitionTime only moves when the status changes."""
+    """Upsert one condition; times only move when something in it changes, so writing
+    the same state twice changes nothing (and wakes no watcher)."""
     now = now_rfc3339()
     for cond in conditions:
-        if cond.get("type") == type_:
-            if cond.get("status") != status:
-                cond["lastTransitionTime"] = now
-            cond.update(status=status, reason=reason, message=message)
-            if heartbeat:
-                cond["lastHeartbeatTime"] = now
+        if cond.get("type") != type_:
+            continue
+        if (cond.get("status"), cond.get("reason"), cond.get("message")) == \
+                (status, reason, message):
             return conditions
+        if cond.get("status") != status:
+            cond["lastTransitionTime"] = now
+        cond.update(status=status, reason=reason, message=message)
+        if heartbeat:
+            cond["lastHeartbeatTime"] = now
+        return conditions
     new = {"type": type_, "status": status, "lastTransitionTime": now, "reason": reason,
            "message": message}
     if heartbeat:
@@ -78,10 +83,6 @@ def set_condition(conditions: list[Obj], type_: str, status: str, reason: str = 
 
 def drop_condition(conditions: list[Obj], type_: str) -> list[Obj]:
     return [c for c in conditions if c.get("type") != type_]
-
-
-def annotations(obj: Obj) -> dict[str, str]:
-    return obj.setdefault("metadata", {}).setdefault("annotations", {}) or {}
 
 
 def add_finalizer(obj: Obj, name: str) -> None:
@@ -146,3 +147,11 @@ def fs_overhead(ctx: Any, storage_class: str | None = None) -> float:
 async def settle(value: Any) -> Any:
     """The value of a data-plane call that may be sync or async (path lookups)."""
     return await value if inspect.isawaitable(value) else value
+
+
+def pv_phase(phase: str) -> Any:
+    """A PV status change as the PV controller writes it (with lastPhaseTransitionTime)."""
+    def change(pv: Obj) -> None:
+        pv["status"] = {"phase": phase, "lastPhaseTransitionTime": now_rfc3339()}
+
+    return change

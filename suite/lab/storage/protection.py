@@ -17,6 +17,7 @@ from .common import (
     FIN_PVC_PROTECTION,
     Drivers,
     Obj,
+    pv_phase,
     remove_finalizer,
 )
 from .workqueue import Key, WorkQueue, feed
@@ -109,8 +110,8 @@ class Protection:
         if pvc and pvc["metadata"]["uid"] == ref.get("uid"):
             return
         name = pv["metadata"]["name"]
-        self.store.mutate("persistentvolumes", None, name,
-                          lambda obj: obj.__setitem__("status", {"phase": "Released"}))
+        if pv["status"]["phase"] == "Bound":
+            self.store.mutate("persistentvolumes", None, name, pv_phase("Released"))
         if pv["spec"].get("persistentVolumeReclaimPolicy") == "Delete":
             self.store.delete("persistentvolumes", None, name)
 

@@ -28,6 +28,7 @@ from .common import (
     Obj,
     add_finalizer,
     format_quantity,
+    pv_phase,
     requested_bytes,
     volume_mode,
 )
@@ -205,7 +206,7 @@ class Provisioner:
         self.store.mutate("persistentvolumeclaims", pvc["metadata"]["namespace"],
                           pvc["metadata"]["name"], bind_pvc)
         self.store.mutate("persistentvolumes", None, pv_name,
-                          lambda obj: obj.__setitem__("status", {"phase": "Bound"}))
+                          pv_phase("Bound"))
 
     def _event(self, obj: Obj, reason: str, message: str, *, type_: str = "Normal",
                component: str = "") -> None:

@@ -24,6 +24,7 @@ from .common import (
     set_condition,
     volume_mode,
 )
+from .protection import in_use
 from .volumes import round_up_mib
 from .workqueue import Key, WorkQueue, feed
 
@@ -72,19 +73,26 @@ class Resizer:
         return self.store.list(VA, predicate=lambda va: va["spec"]["source"].get(
             "persistentVolumeName") == name)[0]
 
+    def _in_use(self, pvc: Obj, pv: Obj) -> bool:
+        """In use as the external-resizer sees it: a running consumer names the claim, or
+        the volume is attached to a node and not being released."""
+        meta = pvc["metadata"]
+        return bool(in_use(self.store, meta["namespace"], meta["name"])) or any(
+            not va["metadata"].get("deletionTimestamp") for va in self._attachments(pv))
+
     def _attached(self, pv: Obj) -> list[Obj]:
         return [va for va in self._attachments(pv) if (va.get("status") or {}).get("attached")]
 
     async def _expand_controller(self, pvc: Obj, pv: Obj, wanted: int, expansion: str,
                                  invisible: bool) -> float | None:
-        in_use = bool(self._attachments(pv))
+        in_use = self._in_use(pvc, pv)
         if expansion == "offline" and in_use:
             ns, name = pvc["metadata"]["namespace"], pvc["metadata"]["name"]
             self._event(pvc, "VolumeResizeFailed",
                         f"Unable to expand {ns}/{name} because CSI driver "
                         f"{pv['spec']['csi']['driver']} only supports offline expansion and "
                         "volume is currently in-use", "Warning")
-            return None  # the attachment's removal brings the claim back here
+            return 2.0  # the resizer retries; an attachment's removal also brings us back
         pvc = self._mark_resizing(pvc, wanted)
         self._event(pvc, "Resizing",
                     f"External resizer is resizing volume {pv['metadata']['name']}")

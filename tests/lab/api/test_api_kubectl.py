@@ -186,3 +186,37 @@ def test_get_prints_server_side_columns(kubeconfig_path: Path, ns: str) -> None:
     assert header == ["NAME", "AGE", "STATUS", "READY"]
     header = kubectl(kubeconfig_path, "get", "ns").stdout.splitlines()[0].split()
     assert header == ["NAME", "STATUS", "AGE"]
+
+
+def test_replace_with_a_stale_version_is_a_conflict(kubeconfig_path: Path, ns: str) -> None:
+    kubectl(kubeconfig_path, "create", "configmap", "stale", "-n", ns, "--from-literal=a=1")
+    old = kubectl(kubeconfig_path, "get", "cm", "stale", "-n", ns, "-o", "json").stdout
+    kubectl(kubeconfig_path, "patch", "cm", "stale", "-n", ns, "-p", '{"data":{"a":"2"}}')
+    result = kubectl(kubeconfig_path, "replace", "-f", "-", stdin=old, check=False)
+    assert result.returncode != 0
+    assert "the object has been modified" in result.stderr
+
+
+def test_namespace_shows_terminating(kubeconfig_path: Path) -> None:
+    name = unique("term")
+    kubectl(kubeconfig_path, "create", "namespace", name)
+    kubectl(kubeconfig_path, "create", "configmap", "held", "-n", name)
+    kubectl(kubeconfig_path, "patch", "cm", "held", "-n", name, "--type=merge", "-p",
+            '{"metadata":{"finalizers":["lab.test/hold"]}}')
+    kubectl(kubeconfig_path, "delete", "namespace", name, "--wait=false")
+    phase = kubectl(kubeconfig_path, "get", "ns", name, "-o", "jsonpath={.status.phase}")
+    assert phase.stdout == "Terminating"
+    kubectl(kubeconfig_path, "patch", "cm", "held", "-n", name, "--type=json", "-p",
+            '[{"op":"remove","path":"/metadata/finalizers"}]')
+    gone = kubectl(kubeconfig_path, "get", "ns", name, check=False)
+    assert gone.returncode != 0 and "NotFound" in gone.stderr
+
+
+def test_a_wrong_token_is_unauthorized(kubeconfig_path: Path, tmp_path: Path) -> None:
+    config = yaml.safe_load(kubeconfig_path.read_text())
+    config["users"][0]["user"]["token"] = "not-the-token"
+    wrong = tmp_path / "kubeconfig"
+    wrong.write_text(yaml.safe_dump(config))
+    result = kubectl(wrong, "get", "ns", check=False)
+    assert result.returncode != 0
+    assert "You must be logged in to the server" in result.stderr

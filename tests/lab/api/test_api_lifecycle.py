@@ -121,6 +121,9 @@ def test_events_list_and_watch(core: client.CoreV1Api, ns: str) -> None:
     listed = core.list_namespaced_event(
         ns, field_selector=f"involvedObject.uid={involved.metadata.uid},reason=Tested")
     assert [e.message for e in listed.items] == ["hello"]
-    seen = [ev["object"].reason for ev in watch.Watch().stream(
-        core.list_namespaced_event, ns, resource_version=start, timeout_seconds=1)]
-    assert seen == ["Tested"]
+    watcher, seen = watch.Watch(), []
+    for ev in watcher.stream(core.list_namespaced_event, ns, resource_version=start,
+                             timeout_seconds=5):
+        seen.append((ev["type"], ev["object"].reason))
+        watcher.stop()
+    assert seen == [("ADDED", "Tested")]

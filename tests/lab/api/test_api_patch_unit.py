@@ -61,6 +61,17 @@ def test_strategic_merge_finalizers_are_a_set_and_other_lists_replace() -> None:
     assert merged["spec"]["tolerations"] == [{"key": "z"}]
 
 
+def test_strategic_merge_directives() -> None:
+    pod = {"spec": {"nodeSelector": {"a": "1"}, "volumes": [
+        {"name": "v", "emptyDir": {}}, {"name": "w", "emptyDir": {}}]}}
+    merged = _smp(pod, {"spec": {"nodeSelector": {"$patch": "delete"},
+                                 "$setElementOrder/volumes": [{"name": "w"}],
+                                 "volumes": [{"name": "v", "$patch": "delete"}]}})
+    assert merged == {"spec": {"volumes": [{"name": "w", "emptyDir": {}}]}}
+    replaced = _smp(pod, {"spec": {"volumes": [{"name": "x"}, {"$patch": "replace"}]}})
+    assert replaced["spec"]["volumes"] == [{"name": "x"}]
+
+
 def test_strategic_merge_is_refused_for_custom_resources() -> None:
     with pytest.raises(ApiError) as caught:
         patch.apply({}, {}, patch.STRATEGIC, builtin=False, strategy=lambda p: (None, None))

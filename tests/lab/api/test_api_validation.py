@@ -10,6 +10,8 @@ from apihelpers import unique
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from suite.lab.lab import Lab
+
 
 @pytest.fixture(scope="module")
 def ns(api_client: client.ApiClient) -> str:
@@ -44,8 +46,9 @@ def test_warn_accepts_drops_and_warns(api_client: client.ApiClient, ns: str) -> 
         ns, _pvc("warned", storageClass="x"), field_validation="Warn",
         _preload_content=False)
     assert 'unknown field \\"spec.storageClass\\"' in raw.headers["Warning"]
-    stored = core.read_namespaced_persistent_volume_claim("warned", ns)
-    assert "storageClass" not in json.dumps(api_client.sanitize_for_serialization(stored))
+    raw_stored = core.read_namespaced_persistent_volume_claim("warned", ns,
+                                                              _preload_content=False)
+    assert "storageClass" not in json.loads(raw_stored.data)["spec"]  # dropped, not kept
 
 
 def test_ignore_accepts_silently(api_client: client.ApiClient, ns: str) -> None:
@@ -95,3 +98,35 @@ def test_required_field_missing(api_client: client.ApiClient, ns: str) -> None:
     causes = json.loads(caught.value.body)["details"]["causes"]
     assert {"reason": "FieldValueRequired", "message": "Required value",
             "field": "spec"} in causes
+
+
+def test_names_follow_rfc_1123(api_client: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api_client)
+    with pytest.raises(ApiException) as caught:
+        core.create_namespaced_config_map(ns, {"metadata": {"name": "Bad_Name"}})
+    status = json.loads(caught.value.body)
+    assert caught.value.status == 422
+    assert status["details"]["causes"][0]["field"] == "metadata.name"
+    assert "RFC 1123 subdomain" in status["message"]
+    with pytest.raises(ApiException) as caught:
+        core.create_namespace({"metadata": {"name": "has.dot"}})
+    assert "RFC 1123 label" in json.loads(caught.value.body)["message"]
+    made = core.create_namespaced_config_map(ns, {"metadata": {"name": "ok.dotted-name"}})
+    assert made.metadata.name == "ok.dotted-name"
+
+
+def test_fields_a_controller_stored_do_not_fail_client_updates(
+        lab: Lab, api_client: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api_client)
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "ctrl"}})
+
+    def add_note(obj: dict) -> None:
+        obj["labNote"] = "written by a controller"
+
+    lab.call(lab.ctx.store.mutate, "configmaps", ns, "ctrl", add_note)
+    core.patch_namespaced_config_map("ctrl", ns, {"data": {"a": "b"}},
+                                     field_validation="Strict")
+    with pytest.raises(ApiException) as caught:
+        core.patch_namespaced_config_map("ctrl", ns, {"clientNote": "x"},
+                                         field_validation="Strict")
+    assert 'unknown field "clientNote"' in caught.value.body

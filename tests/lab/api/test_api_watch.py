@@ -29,9 +29,12 @@ def test_watch_resumes_from_a_resource_version(api_client: client.ApiClient,
     core.create_namespaced_config_map(namespace, {"metadata": {"name": "w1"}})
     core.patch_namespaced_config_map("w1", namespace, {"data": {"a": "b"}})
     core.delete_namespaced_config_map("w1", namespace)
-    seen = [(ev["type"], ev["object"].metadata.name, ev["object"].data)
-            for ev in watch.Watch().stream(core.list_namespaced_config_map, namespace,
-                                           resource_version=start_rv, timeout_seconds=1)]
+    watcher, seen = watch.Watch(), []
+    for ev in watcher.stream(core.list_namespaced_config_map, namespace,
+                             resource_version=start_rv, timeout_seconds=5):
+        seen.append((ev["type"], ev["object"].metadata.name, ev["object"].data))
+        if len(seen) == 3:
+            watcher.stop()
     assert seen == [("ADDED", "w1", None), ("MODIFIED", "w1", {"a": "b"}),
                     ("DELETED", "w1", {"a": "b"})]
 

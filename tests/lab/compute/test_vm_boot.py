@@ -155,3 +155,29 @@ def test_restart_replaces_the_vmi(api_client: kubernetes.client.ApiClient, kv: A
     assert console.run(f"dd if={disk} bs=4096 skip=3 count=1 2>/dev/null | head -c "
                        f"{len(MARKER)}")[1] == MARKER
     console.close()
+
+
+def test_deleting_the_vm_ends_its_guest(lab: Any, core: Any, kv: Any, ns: str) -> None:
+    vmi = get_vmi(kv, ns, "wf")
+    guest = lab.ctx.extras["compute"].guests[vmi["metadata"]["uid"]]
+    pid = guest.process.pid
+    kv.delete_namespaced_custom_object("kubevirt.io", "v1", ns, "virtualmachines", "wf")
+    wait_for(lambda: get_vmi(kv, ns, "wf"), lambda found: not found, "the VMI to go")
+    assert not os.path.exists(f"/proc/{pid}")
+    wait_for(lambda: core.list_namespaced_pod(ns, label_selector="vm.kubevirt.io/name=wf").items,
+             lambda pods: not pods, "the launcher pod to go")
+
+
+def test_guest_agent_subresources(api_client: kubernetes.client.ApiClient, ns: str,
+                                  booted: dict[str, Any]) -> None:
+    name = next(iter(booted))
+    base = f"/apis/subresources.kubevirt.io/v1/namespaces/{ns}/virtualmachineinstances/{name}"
+
+    def get(sub: str) -> Any:
+        return api_client.call_api(f"{base}/{sub}", "GET", auth_settings=["BearerToken"],
+                                   response_type="object", _return_http_data_only=True)
+    info = get("guestosinfo")
+    assert info["os"]["id"] and info["hostname"] == name and info["guestAgentVersion"]
+    disks = get("filesystemlist")["items"][0]["disk"]
+    assert disks == [{"serial": f"{name}-data", "busType": "virtio"}]
+    assert get("userlist")["items"][0]["userName"] == "fedora"

@@ -3,6 +3,7 @@ throttling and resizes, the node view, and a shutdown that leaves nothing behind
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 from dphelpers import KEY, MiB, Plane, contains, pid_running, read_at, size_by_seek, write_at
 
 from suite.lab.dataplane import DataPlaneError
-from suite.lab.dataplane.mounts import mounts_under
+from suite.lab.dataplane.mounts import is_mounted, mounts_under
 
 GiB = 1 << 30
 
@@ -183,3 +184,16 @@ def test_a_handle_is_provisioned_once(plane: Plane) -> None:
     plane.run(plane.dp.create_volume("once", MiB, volume_mode="Block"))
     with pytest.raises(DataPlaneError, match="volume once already exists"):
         plane.run(plane.dp.create_volume("once", MiB, volume_mode="Block"))
+
+
+def test_many_volumes_are_created_at_once_and_kept_apart(plane: Plane) -> None:
+    async def create_many() -> list[Path]:
+        return list(await asyncio.gather(*(plane.dp.create_volume(
+            f"c{i}", 16 * MiB, volume_mode=("Block", "Filesystem")[i % 2],
+            encrypt=i % 3 == 0, key=KEY) for i in range(8))))
+
+    exports = plane.run(create_many())
+    assert len(set(exports)) == 8 and all(is_mounted(e) for e in exports)
+    for i, export in enumerate(exports):
+        write_at(export, MiB, f"volume {i}".encode())
+    assert [read_at(e, MiB, 8) for e in exports] == [f"volume {i}".encode() for i in range(8)]

@@ -41,3 +41,25 @@ def test_rwx_attaches_on_two_nodes(api: Api, ns: str) -> None:
         wait_for(f"{name} attached", lambda name=name: _status(api, name).get("attached"))
     for name in names:
         api.storage.delete_volume_attachment(name)
+
+
+def test_attach_limit_of_the_node(api: Api, ns: str) -> None:
+    """The limit is the CSINode's allocatable count (lowered here as a kubelet would
+    report a node with few free slots)."""
+    node = api.storage.read_csi_node("lab-node-3")
+    drivers = api.client.sanitize_for_serialization(node.spec.drivers)
+    for entry in drivers:
+        if entry["name"] == "slow.csi.lab.io":
+            entry["allocatable"]["count"] = 1
+    api.storage.patch_csi_node("lab-node-3", {"spec": {"drivers": drivers}})
+    pvs = []
+    for name in ("limit-a", "limit-b"):
+        api.create_pvc(ns, name, "lab-slow", "Block", ["ReadWriteOnce"])
+        pvs.append(wait_bound(api, ns, name)["spec"]["volumeName"])
+    first = api.attach(pvs[0], "lab-node-3", "slow.csi.lab.io")
+    wait_for("first attached", lambda: _status(api, first).get("attached"))
+    second = api.attach(pvs[1], "lab-node-3", "slow.csi.lab.io")
+    error = wait_for("attach limit error", lambda: _status(api, second).get("attachError"))
+    assert "ResourceExhausted" in error["message"] and "maximum of 1" in error["message"]
+    for name in (first, second):
+        api.storage.delete_volume_attachment(name)

@@ -4,8 +4,10 @@ drivers and nodes, snapshot classes, the StorageProfiles CDI computes and the CD
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 
-from storagehelpers import CDI, SNAP, Api
+from kubernetes.client.exceptions import ApiException
+from storagehelpers import CDI, SNAP, Api, wait_for
 
 
 def test_storage_classes(api: Api) -> None:
@@ -63,3 +65,24 @@ def test_cdi_deployed(api: Api) -> None:
     assert cdi["status"]["phase"] == "Deployed"
     assert cdi["status"]["observedVersion"].startswith("v1.")
     assert float(cdi["spec"]["config"]["filesystemOverhead"]["global"]) == 0.055
+
+
+def test_profile_follows_a_new_class(api: Api) -> None:
+    api.storage.create_storage_class({"metadata": {"name": "vendor-x"},
+                                      "provisioner": "csi.vendor-x.example.com"})
+    try:
+        profile = wait_for("profile", lambda: _try(lambda: api.custom_get(
+            CDI, "storageprofiles", "vendor-x")))
+        assert profile["status"]["claimPropertySets"] == []
+        assert profile["status"]["conditions"][0]["reason"] == "UnrecognizedProvisioner"
+    finally:
+        api.storage.delete_storage_class("vendor-x")
+    wait_for("profile gone", lambda: "vendor-x" not in [p["metadata"]["name"] for p in
+             api.custom.list_cluster_custom_object(*CDI, "storageprofiles")["items"]])
+
+
+def _try(call: Callable[[], dict]) -> dict | None:
+    try:
+        return call()
+    except ApiException:
+        return None

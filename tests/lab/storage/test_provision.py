@@ -4,9 +4,10 @@ the external-provisioner refuses (a ProvisioningFailed warning, the claim left P
 from __future__ import annotations
 
 import pytest
-from storagehelpers import Api, wait_bound, wait_event, wait_for
+from storagehelpers import Api, handle_of, wait_bound, wait_event, wait_for
 
 from suite.lab.drivers import load_drivers
+from suite.lab.lab import Lab
 
 ACCESS = {"RWO": "ReadWriteOnce", "RWX": "ReadWriteMany"}
 CASES = [(d.name, mode, short, ACCESS[short] in d.modes.get(mode, ()))
@@ -59,12 +60,16 @@ def _assert_bound_pair(pvc: dict, pv: dict, sc: str, mode: str) -> None:
     assert pv["status"]["phase"] == "Bound"
 
 
-def test_delete_reclaims_volume(api: Api, claims: str) -> None:
+def test_delete_reclaims_volume(lab: Lab, api: Api, claims: str) -> None:
     name = "lab-nfs-filesystem-rwx"
     pv_name = wait_bound(api, claims, name)["spec"]["volumeName"]
+    assert lab.state_dir is not None
+    folder = lab.state_dir / "volumes" / handle_of(api, claims, name)
+    assert folder.is_dir()
     api.core.delete_namespaced_persistent_volume_claim(name, claims)
     wait_for("PV removed", lambda: pv_name not in
              [p.metadata.name for p in api.core.list_persistent_volume().items])
+    wait_for("volume removed from the data plane", lambda: not folder.exists())
 
 
 def test_claim_in_use_waits_for_its_consumer(api: Api, claims: str) -> None:

@@ -27,6 +27,11 @@ from .status import DV, event, write_status
 from .strategy import SourceMissing, plan_pvc_clone, snapshot_class_for
 
 VS = "snapshot.storage.k8s.io/volumesnapshots"
+
+
+class SourceNotPopulated(Exception):
+    """The clone source exists but is not bound or not yet filled by its DataVolume."""
+
 PVC = "persistentvolumeclaims"
 SUCCEEDED = ("False", "Completed", "")
 
@@ -73,7 +78,10 @@ class DataVolumes:
         except SourceMissing as exc:
             event(self.ctx, dv, "CloneWithoutSource", str(exc), "Warning")
             write_status(self.ctx, dv, None, "CloneScheduled")
-            return 2.0
+            return 1.0
+        except SourceNotPopulated:  # CDI waits for the source to be filled before cloning
+            write_status(self.ctx, dv, None, "CloneScheduled")
+            return 1.0
         if anns is None:
             return None  # waiting for the smart-clone snapshot; its events bring us back
         claim = _claim(dv, spec, anns)
@@ -120,6 +128,8 @@ class DataVolumes:
 
     def _clone_annotations(self, dv: Obj, spec: Obj, base: dict[str, str]) -> dict[str, str] | None:
         plan = plan_pvc_clone(self.ctx, dv, spec)
+        if not self._source_populated(plan.source_namespace, plan.source_name):
+            raise SourceNotPopulated(plan.source_name)
         anns = {**base, A.ANN_CLONE_TYPE: plan.strategy, A.ANN_CLONE_PHASE: "Pending",
                 A.ANN_CLONE_REQUEST: f"{plan.source_namespace}/{plan.source_name}"}
         if plan.fallback_reason:
@@ -133,6 +143,16 @@ class DataVolumes:
             _set_source(spec, {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot",
                                "name": snap})
         return anns
+
+    def _source_populated(self, namespace: str, name: str) -> bool:
+        """Bound, and done if a DataVolume fills it (CDI's isSourcePVCPopulated)."""
+        src = self.store.try_get(PVC, namespace, name)
+        if not src or (src.get("status") or {}).get("phase") != "Bound":
+            return False
+        owners = [ref["name"] for ref in src["metadata"].get("ownerReferences") or []
+                  if ref.get("kind") == "DataVolume"]
+        return all((self.store.try_get(DV, namespace, owner) or {}).get("status", {})
+                   .get("phase") == "Succeeded" for owner in owners)
 
     def _smart_clone_snapshot(self, dv: Obj, source: str) -> str | None:
         """The temporary snapshot of a `snapshot` clone; its name once it is ready."""

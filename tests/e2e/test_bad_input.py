@@ -1,0 +1,113 @@
+"""User mistakes end with one ``ERROR:`` line and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.e2e.conftest import REPO, run_suite
+
+
+def assert_one_line_error(result: object, *fragments: str) -> None:
+    stderr = result.stderr  # type: ignore[attr-defined]
+    assert result.returncode == 4, stderr[-2000:]  # type: ignore[attr-defined]
+    assert "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1, stderr
+    for fragment in fragments:
+        assert fragment in errors[0]
+
+
+def write_kubeconfig(path: Path, server: str) -> Path:
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": server}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
+    return path
+
+
+def test_unknown_storage_class_names_the_existing_ones(kubeconfig_path: Path,
+                                                       tmp_path: Path) -> None:
+    result = run_suite(kubeconfig_path, tmp_path, "--storage-class", "gold", timeout_s=120)
+    assert_one_line_error(result, "StorageClass 'gold' not found; the cluster has:",
+                          "lab-ceph-rbd")
+
+
+def test_invalid_profile_names_the_field(tmp_path: Path) -> None:
+    profile = tmp_path / "typo.yaml"
+    profile.write_text("name: typo\ntimeouts:\n  boot: 30\n")
+    command = [sys.executable, "-m", "pytest", "suite", "-p", "no:cacheprovider",
+               "--kubeconfig", str(tmp_path / "unused"), "--profile", str(profile)]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert_one_line_error(result, "timeouts.boot: unknown field", str(profile))
+
+
+@pytest.mark.parametrize(("content", "fragment"), [
+    (None, "not found"),
+    ("clusters: [unclosed\n", "is not usable"),
+    ("server", "unreachable"),
+])
+def test_bad_kubeconfig(tmp_path: Path, content: str | None, fragment: str) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    if content == "server":
+        write_kubeconfig(kubeconfig, "https://127.0.0.1:9")  # nothing listens on port 9
+    elif content is not None:
+        kubeconfig.write_text(content)
+    result = run_suite(kubeconfig, tmp_path / "r", timeout_s=120)
+    assert_one_line_error(result, fragment)
+
+
+class _NoCdi(BaseHTTPRequestHandler):
+    """A server with Kubernetes and KubeVirt but no CDI."""
+
+    def do_GET(self) -> None:
+        replies = {"/version": (200, {"gitVersion": "v1.31.0"}),
+                   "/apis/kubevirt.io/v1": (200, {"kind": "APIResourceList", "resources": []})}
+        code, body = replies.get(self.path.split("?")[0], (404, {
+            "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound",
+            "message": "the server could not find the requested resource", "code": 404}))
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def no_cdi_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NoCdi)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_cluster_without_cdi_names_the_missing_api(tmp_path: Path, no_cdi_server: str) -> None:
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", no_cdi_server)
+    result = run_suite(kubeconfig, tmp_path / "r", timeout_s=120)
+    assert_one_line_error(result, "no CDI", "cdi.kubevirt.io/v1beta1")
+
+
+def test_plugin_is_inert_outside_the_suite(tmp_path: Path) -> None:
+    test_file = tmp_path / "test_plain.py"
+    test_file.write_text("def test_plain():\n    assert 1 + 1 == 2\n")
+    command = [sys.executable, "-m", "pytest", str(test_file), "-p", "no:cacheprovider",
+               "--storage-class", "gold", "--kubeconfig", str(tmp_path / "missing")]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+    assert "capability matrix" not in result.stdout
