@@ -147,7 +147,7 @@ class Session:
         from suite.lab.lab import Lab
 
         self.say("starting the embedded lab cluster ...")
-        self.lab_dir = tempfile.mkdtemp(prefix="kvs-lab-")
+        self.lab_dir = tempfile.mkdtemp(prefix="kvs-suite-lab-")
         try:
             self.lab = Lab(self.run.lab_drivers, Path(self.lab_dir)).start()
         except DriverProfileError as exc:

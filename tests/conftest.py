@@ -8,6 +8,8 @@ Every test that touches a lab also asserts that the lab logged no internal error
 
 from __future__ import annotations
 
+import subprocess
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -33,6 +35,40 @@ def api_client(kubeconfig_path: Path) -> Iterator[kubernetes.client.ApiClient]:
     client = kubernetes.config.new_client_from_config(config_file=str(kubeconfig_path))
     yield client
     client.close()
+
+
+class Kubectl:
+    """kubectl against a kubeconfig (the session lab's unless given); its discovery cache
+    stays beside the kubeconfig instead of piling up in ~/.kube/cache."""
+
+    def __init__(self, kubeconfig: Path) -> None:
+        self.kubeconfig = kubeconfig
+
+    def command(self, *args: str, kubeconfig: Path | None = None) -> list[str]:
+        config = Path(kubeconfig or self.kubeconfig)
+        return ["kubectl", "--kubeconfig", str(config), "--cache-dir",
+                str(config.parent / "kubectl-cache"), *args]
+
+    def __call__(self, *args: str, stdin: str | None = None, check: bool = True,
+                 kubeconfig: Path | None = None,
+                 timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        """Run kubectl; with check, a non-zero exit fails with kubectl's stderr."""
+        result = subprocess.run(self.command(*args, kubeconfig=kubeconfig), input=stdin,
+                                capture_output=True, text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
+        return result
+
+
+@pytest.fixture(scope="session")
+def kubectl(kubeconfig_path: Path) -> Kubectl:
+    return Kubectl(kubeconfig_path)
+
+
+@pytest.fixture(scope="session")
+def unique_name() -> Callable[[str], str]:
+    """`unique_name("prefix")` -> "prefix-1a2b3c", for objects in the shared lab."""
+    return lambda prefix: f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
 def _new_errors(lab: Lab, seen: int) -> list[str]:

@@ -33,7 +33,7 @@ def assess(ctx: ClassContext) -> list[Outcome]:
     try:
         source, disk = boot_any(ctx, "clonesrc")
     except NoVolume as error:
-        return [cell.done("skipped", str(error))]
+        return [cell.done(error.verdict, str(error))]
     try:
         return [_clone(ctx, cell, source, disk)]
     except (ConsoleError, ProbeError, BootFailure, WaitTimeout, WaitFailed, KubeError) as error:

@@ -53,7 +53,7 @@ def assess(ctx: ClassContext) -> list[Outcome]:
     try:
         vm, disk = boot_any(ctx, "crypt")
     except NoVolume as error:
-        return [cell.done("skipped", str(error))]
+        return [cell.done(error.verdict, str(error))]
     try:
         outcome = _verify(ctx, cell, vm, disk)
     except (Forbidden, Invalid) as refused:

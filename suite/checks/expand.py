@@ -30,7 +30,7 @@ def assess(ctx: ClassContext) -> list[Outcome]:
     try:
         vm, disk = boot_any(ctx, "expand")
     except NoVolume as error:
-        return [c.done("skipped", str(error)) for c in (offline, online)]
+        return [c.done(error.verdict, str(error)) for c in (offline, online)]
     try:
         sha = vm.probe.write(disk.serial, 0, DATA_BYTES, "expand-before")
         sizes = ctx.profile.sizes

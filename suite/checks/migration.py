@@ -24,7 +24,7 @@ from suite.vm.manifests import VM_API, DataDisk, migration
 from suite.vm.naming import unique_name
 
 LOOP_OFFSET = 16 << 20
-MAX_BLOCKS = 65536
+MAX_BLOCKS = 1 << 20  # the writer must outlast the migration; verify streams
 WARMUP_BLOCKS = 16
 AFTER_BLOCKS = 16
 AFTER_WAIT_S = 60.0
@@ -54,7 +54,7 @@ def _no_volume(cell: Cell, error: NoVolume) -> Outcome:
     if error.kinds and error.kinds <= {"refused"}:
         detail = "; ".join(error.attempts.values())
         return cell.done("unsupported", f"class offers no ReadWriteMany volume: {detail}")
-    return cell.done("skipped", f"no ReadWriteMany volume could be provisioned: {error}")
+    return cell.done(error.verdict, f"no ReadWriteMany volume could be provisioned: {error}")
 
 
 def _live_migratable(vmi: dict) -> tuple[bool, str]:
@@ -85,11 +85,11 @@ def _migrate(ctx: ClassContext, cell: Cell, vm: GuestVM, disk: DataDisk) -> Outc
     cell.evidence.update(blocksBeforeMigration=before, blocksSeenAfter=after,
                          blocksWritten=stopped)
     try:
-        sha = vm.probe.loop_verify(disk.serial, LOOP_OFFSET, stopped, seed)
+        verified = vm.probe.loop_verify(disk.serial, LOOP_OFFSET, stopped, seed)
     except ProbeError as error:
         return cell.done("broken", f"migration succeeded but written data is wrong: "
                          f"{error.reason}")
-    cell.evidence["verifiedSha256"] = sha
+    cell.evidence["blocksVerified"] = verified
     return cell.done("supported", f"migrated {cell.evidence['sourceNode']} -> "
                      f"{cell.evidence.get('targetNode')} in {cell.evidence['migrationSeconds']}s "
                      f"while writing; all {stopped} blocks verified")

@@ -50,7 +50,8 @@ def _measure(ctx: ClassContext, cell: Cell, mode: str, jobs: list) -> PerfResult
         vm, disk = boot_any(ctx, "perf", modes=(mode,),
                             size_bytes=ctx.profile.sizes.perf_disk_bytes)
     except NoVolume as error:
-        cell.evidence.setdefault("notRun", {})[mode] = str(error)
+        where = "errors" if error.verdict == "inconclusive" else "notRun"
+        cell.evidence.setdefault(where, {})[mode] = str(error)
         return None
     try:
         wanted = getattr(ctx.profile.fio, "size_bytes", None) or DEFAULT_AREA_BYTES

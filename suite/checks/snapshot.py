@@ -33,7 +33,7 @@ def assess(ctx: ClassContext) -> list[Outcome]:
     try:
         vm, disk = boot_any(ctx, "snap")
     except NoVolume as error:
-        return [c.done("skipped", str(error)) for c in (volume, whole_vm)]
+        return [c.done(error.verdict, str(error)) for c in (volume, whole_vm)]
     try:
         return [_guarded(volume, lambda: _volume(ctx, volume, vm, disk, snapshot_class)),
                 _guarded(whole_vm, lambda: _whole_vm(ctx, whole_vm, vm, disk, snapshot_class))]

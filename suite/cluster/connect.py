@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import yaml
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
@@ -38,9 +39,7 @@ def connect(kubeconfig: str, context: str | None = None,
     try:
         config.load_kube_config(config_file=kubeconfig, context=context,
                                 client_configuration=configuration, persist_config=False)
-    except (ConfigException, ValueError, TypeError, KeyError, OSError) as exc:
-        raise ConfigError(f"kubeconfig {kubeconfig} is not usable: {_one_line(exc)}") from None
-    except Exception as exc:  # yaml errors and the like from inside the loader
+    except (ConfigException, yaml.YAMLError, ValueError, TypeError, KeyError, OSError) as exc:
         raise ConfigError(f"kubeconfig {kubeconfig} is not usable: {_one_line(exc)}") from None
     configuration.connection_pool_maxsize = POOL_SIZE
     configuration.retries = False  # our tenacity policy retries; urllib3 must not also

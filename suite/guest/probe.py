@@ -128,8 +128,9 @@ class Probe:
         fields = self._fields("loop-stop", serial, timeout_s=60)
         return LoopState(int(fields["written"]), fields.get("running") == "yes")
 
-    def loop_verify(self, serial: str, offset: int, blocks: int, seed: str) -> str:
-        return self._fields("loop-verify", serial, offset, blocks, seed)["sha256"]
+    def loop_verify(self, serial: str, offset: int, blocks: int, seed: str) -> int:
+        """Blocks verified; ProbeError naming the first bad block otherwise."""
+        return int(self._fields("loop-verify", serial, offset, blocks, seed)["blocks"])
 
 
 def local_runner(dev_root: Path, extra_env: dict[str, str] | None = None) -> Runner:

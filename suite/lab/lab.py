@@ -124,6 +124,7 @@ class Lab:
         server_tls = tls.generate(self.state_dir / "tls")
         ctx = self._ctx = LabContext(Store(), self.state_dir, drivers)
         self._api = ApiServer(ctx, server_tls, self.token, self.port)
+        self._api.bind()
         bootstrap(ctx.store, self._api.schemas)
         ctx.dataplane = _make_dataplane(self.state_dir)
         from . import compute, storage

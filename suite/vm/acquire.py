@@ -28,6 +28,12 @@ class NoVolume(Exception):
         super().__init__(f"no volume of the class could be provisioned ({detail})")
         self.attempts, self.kinds = attempts, kinds
 
+    @property
+    def verdict(self) -> str:
+        """`skipped` when the storage gave no volume (refused / hung), `inconclusive` when
+        VMs failed for other reasons (image pull, scheduling): the environment's fault."""
+        return "inconclusive" if "failed" in self.kinds else "skipped"
+
 
 def data_disk(ctx: ClassContext, vm_name: str, mode: str, access: str,
               size_bytes: int | None = None, suffix: str = "data",

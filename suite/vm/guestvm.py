@@ -26,6 +26,7 @@ POLL_S = 1.0
 VM_ERRORS = ("ErrorUnschedulable", "DataVolumeError", "ErrImagePull", "ImagePullBackOff",
              "CrashLoopBackOff", "ErrorPvcNotFound")
 PROBE_WAIT_S = 120.0
+PROGRESS_EVERY_S = 30.0
 
 
 class BootFailure(Exception):
@@ -69,8 +70,13 @@ class GuestVM:
         """Block until the VMI runs; returns seconds since create. Raises BootFailure."""
         bind_deadline = self.created_at + (bind_timeout_s or self.timeouts.bind_s)
         boot_deadline: float | None = None
+        told = time.monotonic()
         while True:
             self._check_cancelled()
+            if time.monotonic() - told > PROGRESS_EVERY_S:
+                told = time.monotonic()
+                self.ctx.progress(f"still waiting for VM {self.name} "
+                                  f"({told - self.created_at:.0f}s)")
             if self._pending_claims(bind_deadline):
                 time.sleep(POLL_S)
                 continue

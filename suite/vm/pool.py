@@ -40,7 +40,3 @@ def take(run_id: str, storage_class: str, pairs: list[tuple[str, str]],
                 return vm
     return None
 
-
-def drain(run_id: str, storage_class: str) -> list[GuestVM]:
-    with _lock:
-        return _idle.pop((run_id, storage_class), [])

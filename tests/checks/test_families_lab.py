@@ -44,12 +44,16 @@ def verdicts(outcomes: list[Outcome]) -> dict[str, str]:
     return {o.capability: o.verdict for o in outcomes}
 
 
+def reasons(outcomes: list[Outcome]) -> str:
+    return "; ".join(f"{o.capability}: {o.verdict}: {o.reason}" for o in outcomes)
+
+
 def test_each_lie_is_broken_and_nothing_else(lab_factory: Callable) -> None:
     lab = lab_factory(DRIVERS)
     kube = kube_in_new_namespace(lab.kubeconfig_path)
     small = replace(Sizes(), disk_bytes=64 << 20, expanded_disk_bytes=128 << 20)
     ctx = class_context(kube, "lab-liar",
-                        fast_profile(sizes=small, timeouts=replace(FAST, expand_s=5)))
+                        fast_profile(sizes=small, timeouts=replace(FAST, expand_s=8)))
     try:
         cloned = clone.assess(ctx)
         grown = expand.assess(ctx)
@@ -57,13 +61,14 @@ def test_each_lie_is_broken_and_nothing_else(lab_factory: Callable) -> None:
         sealed = encryption.assess(ctx)
     finally:
         assert not kube.cleanup.run_all()
-    assert verdicts(cloned) == {"clone.volume": "broken"}
+    assert verdicts(cloned) == {"clone.volume": "broken"}, reasons(cloned)
     assert "zeroes" in cloned[0].reason and "csi-clone" in cloned[0].reason
-    assert verdicts(grown) == {"expand.offline": "supported", "expand.online": "broken"}
+    assert verdicts(grown) == {"expand.offline": "supported",
+                               "expand.online": "broken"}, reasons(grown)
     assert grown[1].evidence["guestSizeAfter"] == grown[1].evidence["guestSizeBefore"]
-    assert verdicts(moved) == {"migration.live": "broken"}
+    assert verdicts(moved) == {"migration.live": "broken"}, reasons(moved)
     assert "Failed" in moved[0].reason
-    assert verdicts(sealed) == {"encryption.at-rest": "broken"}
+    assert verdicts(sealed) == {"encryption.at-rest": "broken"}, reasons(sealed)
     assert sealed[0].evidence["node"]["rawMarker"] == "found"
 
 
@@ -78,7 +83,8 @@ def test_hanging_claims_are_broken_refused_modes_unsupported(lab_factory: Callab
         assert not kube.cleanup.run_all()
     assert verdicts(provisioned) == {
         "provision.block.rwo": "unsupported", "provision.block.rwx": "unsupported",
-        "provision.filesystem.rwo": "broken", "provision.filesystem.rwx": "unsupported"}
+        "provision.filesystem.rwo": "broken",
+        "provision.filesystem.rwx": "unsupported"}, reasons(provisioned)
     assert "never provisioned" in provisioned[2].reason
     assert {o.verdict for o in grown} == {"skipped"}  # the memo knows: no second wait
     assert all(o.seconds < 1 for o in grown)

@@ -44,3 +44,48 @@ def check_name(resource: ResourceType, meta: dict[str, Any]) -> None:
     raise invalid(resource.kind, shown, [{"reason": "FieldValueInvalid", "field": field,
                                           "message": f'Invalid value: "{shown}": {message}'}],
                   resource.group)
+
+
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_NAME_PART = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_VALUE_MESSAGE = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
+    "or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "
+    "'my_value',  or '12345', regex used for validation is "
+    "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
+_NAME_PART_MESSAGE = (
+    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and "
+    "end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex "
+    "used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')")
+
+
+def _key_problem(key: str) -> str | None:
+    prefix, _, name = key.rpartition("/")
+    if prefix and (len(prefix) > 253 or not _SUBDOMAIN.match(prefix)):
+        return "prefix part " + _SUBDOMAIN_MESSAGE
+    if len(name) > 63:
+        return "name part must be no more than 63 characters"
+    return None if _NAME_PART.match(name) else _NAME_PART_MESSAGE
+
+
+def _value_problem(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None  # a type error: schema validation reports it
+    if len(value) > 63:
+        return "must be no more than 63 characters"
+    return None if _LABEL_VALUE.match(value) else _VALUE_MESSAGE
+
+
+def check_labels(resource: ResourceType, meta: dict[str, Any]) -> None:
+    """Raise 422 for label keys or values a real server refuses (create and update)."""
+    labels = meta.get("labels")
+    if not isinstance(labels, dict):
+        return
+    causes = []
+    for key, value in labels.items():
+        for shown, problem in ((key, _key_problem(str(key))), (value, _value_problem(value))):
+            if problem:
+                causes.append({"reason": "FieldValueInvalid", "field": "metadata.labels",
+                               "message": f'Invalid value: "{shown}": {problem}'})
+    if causes:
+        raise invalid(resource.kind, str(meta.get("name") or ""), causes, resource.group)

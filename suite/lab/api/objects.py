@@ -19,7 +19,7 @@ from ..resources import ResourceType
 from ..store import Store
 from . import defaults
 from .fieldselectors import check_field_selector
-from .names import check_name
+from .names import check_labels, check_name
 from .options import Options, parse_options, read_body, read_object
 from .paths import Target
 from .responses import JSON, JsonCache, method_not_allowed, reply
@@ -36,6 +36,16 @@ def _warning_headers(warnings: list[str]) -> dict[str, str] | None:
         return None
     # One header value per warning, in the `299 - "text"` form kubectl prints.
     return {"Warning": ", ".join(f'299 - {json.dumps(w)}' for w in warnings)}
+
+
+def _metadata(obj: Obj) -> dict[str, Any]:
+    """obj["metadata"] as a dict (created when absent or null); 400 when not an object."""
+    meta = obj.get("metadata")
+    if meta is None:
+        meta = obj["metadata"] = {}
+    if not isinstance(meta, dict):
+        raise bad_request("metadata must be an object")
+    return meta
 
 
 def _continue_token(rv: str, start: int) -> str:
@@ -111,8 +121,7 @@ class ObjectHandlers:
             raise method_not_allowed()
         obj = await read_object(request)
         self._check_type(resource, obj)
-        meta = obj.setdefault("metadata", {}) or {}
-        obj["metadata"] = meta
+        meta = _metadata(obj)
         if resource.namespaced:
             if meta.get("namespace") and meta["namespace"] != target.namespace:
                 raise bad_request("the namespace of the provided object does not match the "
@@ -120,6 +129,7 @@ class ObjectHandlers:
             meta["namespace"] = target.namespace
         warnings = self.validate(resource, obj, options.field_validation, None)
         check_name(resource, meta)
+        check_labels(resource, meta)
         defaults.on_create(resource, obj)
         created = self.store.create(resource, obj, admit=True, dry_run=options.dry_run)
         return reply(self.render(request, resource, created), 201,
@@ -170,8 +180,7 @@ class ObjectHandlers:
                       options: Options) -> web.Response:
         obj = await read_object(request)
         self._check_type(resource, obj)
-        meta = obj.setdefault("metadata", {}) or {}
-        obj["metadata"] = meta
+        meta = _metadata(obj)
         if meta.get("name") and meta["name"] != target.name:
             raise bad_request(f"the name of the object ({meta['name']}) does not match the "
                               f"name on the URL ({target.name})")
@@ -182,6 +191,7 @@ class ObjectHandlers:
         self._require_rv_for_custom(resource, obj)
         stored = self.store.get(resource, target.namespace, target.name or "", copies=False)
         warnings = self.validate(resource, obj, options.field_validation, stored)
+        check_labels(resource, meta)
         updated = self.store.update(resource, obj, subresource=target.subresource,
                                     admit=True, dry_run=options.dry_run)
         return reply(self.render(request, resource, updated),
@@ -193,9 +203,10 @@ class ObjectHandlers:
         current = self.store.get(resource, target.namespace, target.name or "")
         patched = self.patch(resource, current, patch_body, request.content_type)
         self._check_type(resource, patched)
-        patched.setdefault("metadata", {}).update(
-            name=target.name, namespace=current["metadata"].get("namespace"))
+        _metadata(patched).update(name=target.name,
+                                  namespace=current["metadata"].get("namespace"))
         warnings = self.validate(resource, patched, options.field_validation, current)
+        check_labels(resource, patched["metadata"])
         updated = self.store.update(resource, patched, subresource=target.subresource,
                                     admit=True, dry_run=options.dry_run)
         return reply(self.render(request, resource, updated),

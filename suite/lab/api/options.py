@@ -42,6 +42,12 @@ def _limit(raw: str | None) -> int:
         raise bad_request(f"invalid limit: {raw!r}") from None
 
 
+def _resource_version(raw: str | None) -> str | None:
+    if raw and not raw.isdigit():
+        raise bad_request(f'invalid resource version "{raw}": must be an unsigned integer')
+    return raw or None
+
+
 def _timeout(raw: str | None) -> float | None:
     if raw in (None, ""):
         return None
@@ -70,7 +76,7 @@ def parse_options(request: web.Request) -> Options:
         label_selector=q.get("labelSelector") or None,
         field_selector=q.get("fieldSelector") or None,
         watch=_truthy(q.get("watch")),
-        resource_version=q.get("resourceVersion") or None,
+        resource_version=_resource_version(q.get("resourceVersion")),
         limit=_limit(q.get("limit")),
         continue_token=q.get("continue") or None,
         timeout_s=_timeout(q.get("timeoutSeconds")),

@@ -13,6 +13,7 @@ from typing import Any
 
 Column = tuple[str, str, str]
 AGE: Column = ("Age", "date", ".metadata.creationTimestamp")
+OBJECT_REF = "kind/name of .involvedObject"  # not JSONPath: computed, as kubectl prints it
 
 COLUMNS: dict[tuple[str, str], list[Column]] = {
     ("", "namespaces"): [("Status", "string", ".status.phase"), AGE],
@@ -33,9 +34,9 @@ COLUMNS: dict[tuple[str, str], list[Column]] = {
         ("Reclaim Policy", "string", ".spec.persistentVolumeReclaimPolicy"),
         ("Status", "string", ".status.phase"), ("Claim", "string", ".spec.claimRef.name"),
         ("StorageClass", "string", ".spec.storageClassName"), AGE],
-    ("", "events"): [("Type", "string", ".type"), ("Reason", "string", ".reason"),
-                     ("Object", "string", ".involvedObject.name"),
-                     ("Message", "string", ".message"), AGE],
+    ("", "events"): [("Last Seen", "date", ".lastTimestamp"), ("Type", "string", ".type"),
+                     ("Reason", "string", ".reason"), ("Object", "string", OBJECT_REF),
+                     ("Message", "string", ".message")],
     ("storage.k8s.io", "storageclasses"): [
         ("Provisioner", "string", ".provisioner"),
         ("ReclaimPolicy", "string", ".reclaimPolicy"),
@@ -147,6 +148,9 @@ _MODES = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX",
 
 def cell(obj: dict[str, Any], column: Column) -> Any:
     _, kind, path = column
+    if path == OBJECT_REF:
+        ref = obj.get("involvedObject") or {}
+        return f"{str(ref.get('kind', '')).lower()}/{ref.get('name', '')}"
     value = json_path(obj, path)
     if path.endswith("accessModes") and isinstance(value, list):
         value = [_MODES.get(v, v) for v in value]

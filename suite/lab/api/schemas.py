@@ -35,7 +35,8 @@ class SchemaBook:
 
     @classmethod
     def load(cls, path: Path = DATA_FILE) -> SchemaBook:
-        return cls(_read(path))
+        """One shared, read-only book per data file (labs in one process share it)."""
+        return _load(path)
 
     # ------------------------------------------------------------- lookups
     def schema_for(self, resource: ResourceType) -> Schema | None:
@@ -100,6 +101,11 @@ class SchemaBook:
         out.pop("x-kubernetes-group-version-kind", None)
         out.setdefault("properties", {})["metadata"] = {"type": "object"}
         return out
+
+
+@lru_cache(maxsize=4)
+def _load(path: Path) -> SchemaBook:
+    return SchemaBook(_read(path))
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import socket
 import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -55,26 +56,39 @@ class ApiServer:
                                       self._patch, tables.render)
         self.watches.cache = self.objects.cache
         self._runner: web.AppRunner | None = None
+        self._socket: socket.socket | None = None
 
     @property
     def url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
 
     # ---------------------------------------------------------- lifecycle
+    def bind(self) -> int:
+        """Claim the port now (a port in use fails before anything else starts);
+        requests are only served after `start()`."""
+        if self._socket is None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", self.requested_port))
+            except OSError:
+                sock.close()
+                raise
+            sock.listen(128)
+            self._socket = sock
+            self.port = sock.getsockname()[1]
+        return self.port
+
     async def start(self) -> str:
+        self.bind()
         app = web.Application(middlewares=[self._guard],
                               client_max_size=8 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.requested_port,
-                           ssl_context=self.tls.server_context())
-        try:
-            await site.start()
-        except OSError:
-            await self._runner.cleanup()
-            raise
-        self.port = self._runner.addresses[0][1]
+        assert self._socket is not None
+        await web.SockSite(self._runner, self._socket,
+                           ssl_context=self.tls.server_context()).start()
         return self.url
 
     async def stop(self) -> None:
@@ -82,6 +96,9 @@ class ApiServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
 
     # --------------------------------------------------------- middleware
     @web.middleware

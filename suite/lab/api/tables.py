@@ -23,7 +23,8 @@ def wants_table(request: web.Request) -> bool:
 
 
 def _definitions(resource: ResourceType) -> list[dict[str, Any]]:
-    defs = [dict(_NAME)]
+    # Events hide their generated names unless -o wide, as the real printer does.
+    defs = [{**_NAME, "priority": 1 if resource.key == ("", "events") else 0}]
     for header, kind, path in columns_for(resource.group, resource.plural):
         defs.append({"name": header, "type": "string" if kind == "date" else kind,
                      "format": "", "description": path,

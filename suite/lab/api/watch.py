@@ -86,6 +86,9 @@ class WatchStreams:
                 return
             event = await watcher.next(min(remaining, self.bookmark_interval_s))
             if event is None:
+                transport = request.transport
+                if transport is None or transport.is_closing():
+                    return  # the client left; aiohttp does not cancel idle handlers
                 if watch.bookmarks and not watcher.closed:
                     await self._send(response, _bookmark(watch.resource,
                                                          self.store.current_rv()))

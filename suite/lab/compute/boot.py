@@ -49,7 +49,8 @@ async def link_disks(compute: Any, vmi: dict[str, Any], guest: Guest, node: str)
 async def boot_guest(compute: Any, vmi: dict[str, Any], node: str) -> Guest:
     uid = vmi["metadata"]["uid"]
     guest = Guest(vmi["metadata"]["name"], compute.guest_root / uid,
-                  guest_config(compute.store, vmi), hidden_tools(vmi["spec"]))
+                  guest_config(compute.store, vmi), hidden_tools(vmi["spec"]),
+                  protect=compute.ctx.state_dir)
     (guest.dev_root / "dev/disk/by-id").mkdir(parents=True, exist_ok=True)
     await link_disks(compute, vmi, guest, node)
     await guest.start()

@@ -61,9 +61,23 @@ def overlay(target: Path, work: Path, done: set[Path]) -> None:
     done.add(target)
 
 
+def hides_lab(target: Path, config: dict[str, Any]) -> bool:
+    """An overlay on an ancestor of the lab's state folder would hide the volumes' FUSE
+    exports from the guest, so such files are refused (said on the console)."""
+    state = Path(config["protect"])
+    return target == state or target in state.parents
+
+
 def apply_files(config: dict[str, Any], work: Path) -> None:
     done: set[Path] = set()
-    targets = {existing_ancestor(Path(f["path"]).parent) for f in config["files"]}
+    files = []
+    for item in config["files"]:
+        if hides_lab(existing_ancestor(Path(item["path"]).parent), config):
+            say(f"cloud-init: write_files: {item['path']} cannot be written in the lab guest "
+                "(its folder holds the lab's volumes)\n")
+        else:
+            files.append(item)
+    targets = {existing_ancestor(Path(f["path"]).parent) for f in files}
     for tool in config.get("hide", []):
         found = shutil.which(tool, path=GUEST_PATH)
         if found:
@@ -74,7 +88,7 @@ def apply_files(config: dict[str, Any], work: Path) -> None:
         for folder in GUEST_PATH.split(":"):
             with contextlib.suppress(OSError):
                 os.unlink(os.path.join(folder, tool))
-    for item in config["files"]:
+    for item in files:
         path = Path(item["path"])
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(item["content"]))

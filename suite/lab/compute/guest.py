@@ -33,11 +33,12 @@ class Guest:
     """One running guest: its process, its terminal and its disk links."""
 
     def __init__(self, name: str, workdir: Path, config: GuestConfig,
-                 hide_tools: tuple[str, ...] = ()) -> None:
+                 hide_tools: tuple[str, ...] = (), protect: Path | None = None) -> None:
         self.name = name
         self.workdir = workdir
         self.config = config
         self.hide_tools = hide_tools
+        self.protect = protect or workdir  # the lab state folder overlays must not cover
         self.dev_root = workdir / "devroot"
         self.process: asyncio.subprocess.Process | None = None
         self._master = -1
@@ -68,7 +69,7 @@ class Guest:
         data = self.config.to_json() | {
             "name": self.name, "dev_root": str(self.dev_root),
             "work": str(self.workdir / "layers"), "home": str(self.workdir / "home"),
-            "hide": list(self.hide_tools)}
+            "hide": list(self.hide_tools), "protect": str(self.protect)}
         path = self.workdir / "guest.json"
         path.write_text(json.dumps(data))
         return path

@@ -159,8 +159,8 @@ class MigrationController:
                  "targetNode": target, "targetPod": target_pod["metadata"]["name"],
                  "sourcePod": (source_pod or {}).get("metadata", {}).get("name", ""),
                  "targetNodeAddress": self.compute.node_ip(target),
-                 "targetDirectMigrationNodePorts": {"38421": 0, "44537": 49152},
-                 "completed": False, "failed": False}
+                 "targetDirectMigrationNodePorts": {"38421": 0, "44537": 49152}}
+        # completed / failed are omitempty bools in KubeVirt: absent until true
         self._vmi_state(vmi, state)
         self._phase(vmim, "PreparingTarget")
         state.update(targetNodeDomainDetected=True,

@@ -149,9 +149,10 @@ class VmController:
 
         def change(obj: dict[str, Any]) -> None:
             status = obj.setdefault("status", {})
-            status["created"] = vmi is not None
             vmi_conditions = (vmi or {}).get("status", {}).get("conditions", [])
-            status["ready"] = cond.is_true(vmi_conditions, "Ready")
+            # both are `omitempty` bools in KubeVirt: a stopped VM has neither key
+            _flag(status, "created", vmi is not None)
+            _flag(status, "ready", cond.is_true(vmi_conditions, "Ready"))
             status["printableStatus"] = printable_status(obj, vmi, start, stop, dvs, pvcs)
             status["conditions"] = _vm_conditions(status.get("conditions", []), vmi, failure)
             status["runStrategy"] = run_strategy(obj)
@@ -185,6 +186,13 @@ class VmController:
                     dvs.append(dv)
             pvcs.append(self.store.try_get("persistentvolumeclaims", ns, disk.claim))
         return dvs, pvcs
+
+
+def _flag(status: dict[str, Any], key: str, value: bool) -> None:
+    if value:
+        status[key] = True
+    else:
+        status.pop(key, None)
 
 
 def _vm_conditions(old: list[dict[str, Any]], vmi: dict[str, Any] | None,

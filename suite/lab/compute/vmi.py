@@ -32,20 +32,21 @@ from .volumes import (
 VMI = "kubevirt.io/virtualmachineinstances"
 FINALIZER = "kubevirt.io/virtualMachineControllerFinalize"
 FINAL = ("Succeeded", "Failed")
+SHUTDOWN_S = {False: 1.0, True: 0.3}  # guest power-off time: graceful / grace period 0
 
 
 class VmiController:
     def __init__(self, compute: Compute) -> None:
         self.compute = compute
         self.store = compute.store
+        self._shutdowns: dict[str, float] = {}  # VMI uid -> when its guest is gone
 
     async def reconcile(self, namespace: str, name: str) -> float | None:
         vmi = self.store.try_get(VMI, namespace, name)
         if vmi is None:
             return None
         if vmi["metadata"].get("deletionTimestamp"):
-            await self._finish(vmi)
-            return None
+            return await self._finish(vmi)
         phase = vmi.get("status", {}).get("phase", "")
         if phase in FINAL:
             await self.teardown(vmi)
@@ -70,15 +71,9 @@ class VmiController:
         return 0.0
 
     async def _pending(self, vmi: dict[str, Any]) -> float | None:
-        ns = vmi["metadata"]["namespace"]
         disks = disks_of(vmi["spec"])
-        pvcs, missing = {}, []
-        for disk in disks:
-            pvc = self.store.try_get("persistentvolumeclaims", ns, disk.claim)
-            if pvc is None:
-                missing.append(disk.claim)
-            else:
-                pvcs[disk.claim] = pvc
+        pvcs = self.pvcs(vmi)
+        missing = [d.claim for d in disks if d.claim not in pvcs]
         dvs_ready = self._dvs_ready(vmi, disks)
         if missing:
             self._set_conditions(vmi, dvs_ready, missing=missing[0])
@@ -89,6 +84,10 @@ class VmiController:
         self._set_conditions(vmi, dvs_ready, provisioning=not (bound and dvs_ready))
         if not (bound and dvs_ready):
             return 2.0
+        self._create_launcher(vmi, node)
+        return 0.0
+
+    def _create_launcher(self, vmi: dict[str, Any], node: str) -> None:
         pod = self.store.create("pods", launcher_pod(vmi, node))
         record_event(self.store, vmi, "SuccessfulCreate",
                      f"Created virtual machine pod {pod['metadata']['name']}",
@@ -100,7 +99,6 @@ class VmiController:
             status["activePods"] = {pod["metadata"]["uid"]: node}
             cond.drop(status.setdefault("conditions", []), "Provisioning")
         self._mutate(vmi, scheduling)
-        return 0.0
 
     async def _scheduling(self, vmi: dict[str, Any]) -> float | None:
         pod = self._launcher(vmi)
@@ -207,7 +205,16 @@ class VmiController:
                                       p.get("status", {}))))
             self.detach_all(vmi, pod["spec"]["nodeName"])
 
-    async def _finish(self, vmi: dict[str, Any]) -> None:
+    async def _finish(self, vmi: dict[str, Any]) -> float | None:
+        """A deleted VMI shuts down first (as a guest does on ACPI power-off), so clients
+        that look up the old launcher pod right after a stop or restart still find it."""
+        uid = vmi["metadata"]["uid"]
+        loop = asyncio.get_running_loop()
+        grace = vmi["spec"].get("terminationGracePeriodSeconds", 30)
+        deadline = self._shutdowns.setdefault(uid, loop.time() + SHUTDOWN_S[grace == 0])
+        if uid in self.compute.guests and loop.time() < deadline:
+            return deadline - loop.time()
+        self._shutdowns.pop(uid, None)
         await self.teardown(vmi)
 
         def release(obj: dict[str, Any]) -> None:
@@ -217,6 +224,7 @@ class VmiController:
             obj["metadata"]["finalizers"] = [
                 f for f in obj["metadata"].get("finalizers", []) if f != FINALIZER]
         self._mutate(vmi, release)
+        return None
 
     def _fail(self, vmi: dict[str, Any], reason: str) -> None:
         record_event(self.store, vmi, "Failed", reason, type_="Warning",

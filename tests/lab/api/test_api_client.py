@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
-from apihelpers import unique
 from kubernetes import client, dynamic
 from kubernetes.client.rest import ApiException
 
 
 @pytest.fixture(scope="module")
-def namespace(api_client: client.ApiClient) -> str:
-    name = unique("api-client")
+def namespace(api_client: client.ApiClient, unique_name: Callable[[str], str]) -> str:
+    name = unique_name("api-client")
     client.CoreV1Api(api_client).create_namespace({"metadata": {"name": name}})
     return name
 

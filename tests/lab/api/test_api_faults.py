@@ -8,10 +8,9 @@ import ssl
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
-from apihelpers import unique
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
@@ -26,8 +25,8 @@ def faulty(lab: Lab) -> Iterator[Lab]:
 
 
 @pytest.fixture
-def ns(api_client: client.ApiClient) -> str:
-    name = unique("faults")
+def ns(api_client: client.ApiClient, unique_name: Callable[[str], str]) -> str:
+    name = unique_name("faults")
     client.CoreV1Api(api_client).create_namespace({"metadata": {"name": name}})
     return name
 

@@ -3,8 +3,9 @@ collection, namespace termination, deletecollection, and Events."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
-from apihelpers import unique
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
@@ -15,8 +16,8 @@ def core(api_client: client.ApiClient) -> client.CoreV1Api:
 
 
 @pytest.fixture
-def ns(core: client.CoreV1Api) -> str:
-    name = unique("life")
+def ns(core: client.CoreV1Api, unique_name: Callable[[str], str]) -> str:
+    name = unique_name("life")
     core.create_namespace({"metadata": {"name": name}})
     return name
 

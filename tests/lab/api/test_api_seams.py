@@ -80,3 +80,32 @@ def test_unknown_paths_and_methods(seam_lab: Lab) -> None:
     assert code == 404
     code, body = _call(seam_lab, "/api/v1/pods/x")  # a namespaced item needs a namespace
     assert code == 404
+
+
+BAD_REQUESTS = [
+    ("POST", "/api/v1/namespaces/default/configmaps", b'{"metadata": "x"}', 400),
+    ("POST", "/api/v1/namespaces/default/configmaps", b"[1, 2]", 400),
+    ("POST", "/api/v1/namespaces/default/configmaps", b"{not json", 400),
+    ("POST", "/api/v1/namespaces/default/configmaps",
+     b'{"metadata": {"name": "a", "labels": "x"}}', 422),
+    ("POST", "/apis/kubevirt.io/v1/namespaces/default/virtualmachines",
+     b'{"metadata": {"name": "v"}, "spec": "x"}', 422),
+    ("GET", "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=abc", None, 400),
+    ("GET", "/api/v1/namespaces/default/configmaps?limit=abc", None, 400),
+    ("GET", "/api/v1/namespaces/default/configmaps?continue=zzz", None, 400),
+    ("GET", "/api/v1/namespaces/default/configmaps?labelSelector=a+in+(b", None, 400),
+    ("DELETE", "/api/v1/namespaces/default/configmaps/x",
+     b'{"propagationPolicy": "Sideways"}', 400),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "code"), BAD_REQUESTS)
+def test_malformed_requests_are_client_errors(lab: Lab, method: str, path: str,
+                                              body: bytes | None, code: int) -> None:
+    context = ssl.create_default_context(cafile=str(lab.server.tls.ca_cert))
+    request = urllib.request.Request(lab.server_url + path, data=body, method=method, headers={
+        "Authorization": f"Bearer {lab.token}", "Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, context=context, timeout=10)
+    assert caught.value.code == code
+    assert json.loads(caught.value.read())["kind"] == "Status"

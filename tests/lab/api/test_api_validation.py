@@ -4,9 +4,9 @@ drops; wrong types, missing required fields and bad enum values are 422 Invalid.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
-from apihelpers import unique
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
@@ -14,8 +14,8 @@ from suite.lab.lab import Lab
 
 
 @pytest.fixture(scope="module")
-def ns(api_client: client.ApiClient) -> str:
-    name = unique("valid")
+def ns(api_client: client.ApiClient, unique_name: Callable[[str], str]) -> str:
+    name = unique_name("valid")
     client.CoreV1Api(api_client).create_namespace({"metadata": {"name": name}})
     return name
 
@@ -129,4 +129,18 @@ def test_fields_a_controller_stored_do_not_fail_client_updates(
     with pytest.raises(ApiException) as caught:
         core.patch_namespaced_config_map("ctrl", ns, {"clientNote": "x"},
                                          field_validation="Strict")
-    assert 'unknown field "clientNote"' in caught.value.body
+    assert 'unknown field "clientNote"' in json.loads(caught.value.body)["message"]
+
+
+def test_label_keys_and_values_are_checked(api_client: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api_client)
+    with pytest.raises(ApiException) as caught:
+        core.create_namespaced_config_map(ns, {"metadata": {
+            "name": "labels", "labels": {"kvstorage.io/run-id": "2026-01-01T12:00:00"}}})
+    assert caught.value.status == 422
+    assert 'Invalid value: "2026-01-01T12:00:00"' in json.loads(caught.value.body)["message"]
+    core.create_namespaced_config_map(ns, {"metadata": {
+        "name": "labels", "labels": {"kvstorage.io/run-id": "r-20260101-120000"}}})
+    with pytest.raises(ApiException) as caught:
+        core.patch_namespaced_config_map("labels", ns, {"metadata": {"labels": {"bad key": "v"}}})
+    assert "name part must consist of" in json.loads(caught.value.body)["message"]

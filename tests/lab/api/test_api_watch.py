@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import ssl
+import time
 import urllib.request
+from collections.abc import Callable
 
 import pytest
-from apihelpers import unique
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
@@ -16,8 +17,8 @@ from suite.lab.lab import Lab
 
 
 @pytest.fixture(scope="module")
-def namespace(api_client: client.ApiClient) -> str:
-    name = unique("api-watch")
+def namespace(api_client: client.ApiClient, unique_name: Callable[[str], str]) -> str:
+    name = unique_name("api-watch")
     client.CoreV1Api(api_client).create_namespace({"metadata": {"name": name}})
     return name
 
@@ -98,3 +99,29 @@ def test_requests_without_the_token_get_401(lab: Lab) -> None:
         assert caught.value.code == 401
         body = json.loads(caught.value.read())
         assert body["kind"] == "Status" and body["reason"] == "Unauthorized"
+
+
+def test_a_watcher_that_leaves_is_forgotten(lab: Lab, namespace: str) -> None:
+    watches = lab.server.watches
+    interval, watches.bookmark_interval_s = watches.bookmark_interval_s, 0.1
+    before = len(watches.active)
+    try:
+        context = ssl.create_default_context(cafile=str(lab.server.tls.ca_cert))
+        request = urllib.request.Request(
+            f"{lab.server_url}/api/v1/namespaces/{namespace}/serviceaccounts?watch=1"
+            f"&resourceVersion={lab.call(lab.ctx.store.current_rv)}",
+            headers={"Authorization": f"Bearer {lab.token}"})
+        with urllib.request.urlopen(request, context=context, timeout=10):
+            assert _eventually(lambda: len(watches.active) == before + 1)
+        assert _eventually(lambda: len(watches.active) == before)
+    finally:
+        watches.bookmark_interval_s = interval
+
+
+def _eventually(check: Callable[[], bool], timeout_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False

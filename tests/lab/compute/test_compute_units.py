@@ -112,3 +112,12 @@ def test_pod_rules() -> None:
     assert pod_phase([{"terminated": {"exitCode": 1}}], "Never") == "Failed"
     assert pod_phase([{"running": {}}, done], "Never") == "Running"
     assert hidden_tools({"volumes": [{"containerDisk": {"image": "x/fedora-nofio"}}]}) == ("fio",)
+
+
+def test_guest_overlays_never_cover_the_lab_state() -> None:
+    from pathlib import Path
+
+    from suite.lab.compute.getty import hides_lab
+    config = {"protect": "/tmp/kvs-lab-x"}
+    assert hides_lab(Path("/tmp"), config) and hides_lab(Path("/tmp/kvs-lab-x"), config)
+    assert not hides_lab(Path("/usr/local/bin"), config)

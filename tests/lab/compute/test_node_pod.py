@@ -106,6 +106,9 @@ def test_exec_reports_exit_codes_and_streams(core: Any, ns: str) -> None:
     assert client.read_stderr().strip() == "err"
     assert client.returncode == 3
     assert _exec(core, ns, "plain", "test -d /host || echo isolated").strip() == "isolated"
+    on_tty = stream(core.connect_get_namespaced_pod_exec, "plain", ns, command=["tty"],
+                    stderr=True, stdin=False, stdout=True, tty=True)
+    assert on_tty.startswith("/dev/pts/")
     core.delete_namespaced_pod("plain", ns)
     with pytest.raises(kubernetes.client.ApiException):
         wait_for(lambda: core.read_namespaced_pod("plain", ns), lambda p: False, "gone", 5)

@@ -128,7 +128,7 @@ def test_stop_ends_the_guest_and_detaches(lab: Any, api_client: kubernetes.clien
     pid = guest.process.pid
     assert vm_action(api_client, ns, name, "stop") == 202
     vm = wait_printable(kv, ns, name, "Stopped")
-    assert vm["status"]["ready"] is False and vm["status"]["created"] is False
+    assert "ready" not in vm["status"] and "created" not in vm["status"]  # omitempty
     assert not os.path.exists(f"/proc/{pid}")
     pv = core.read_namespaced_persistent_volume_claim(f"{name}-data", ns).spec.volume_name
     wait_for(lambda: [a for a in kubernetes.client.StorageV1Api(api_client)

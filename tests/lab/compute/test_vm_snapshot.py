@@ -75,3 +75,11 @@ def test_snapshot_and_restore_bring_back_snapshot_time_bytes(api_client: Any, kv
     console.login("fedora", "pw")
     assert console.run(f"head -c 19 {DISK}") == (0, "SNAPSHOT-TIME-BYTES")
     console.close()
+    kv.delete_namespaced_custom_object(*SNAP, ns, "virtualmachinesnapshots", "keep-snap")
+    contents = snap["status"]["virtualMachineSnapshotContentName"]
+    wait_for(lambda: [c["metadata"]["name"] for c in kv.list_namespaced_custom_object(
+        *SNAP, ns, "virtualmachinesnapshotcontents")["items"]],
+        lambda names: contents not in names, "the content to go")
+    wait_for(lambda: kv.list_namespaced_custom_object(
+        "snapshot.storage.k8s.io", "v1", ns, "volumesnapshots")["items"],
+        lambda items: not items, "the VolumeSnapshots to go")

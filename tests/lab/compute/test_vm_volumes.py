@@ -11,6 +11,7 @@ from kvhelpers import (
     blank_dv,
     cloud_init,
     create_vm,
+    get_vm,
     get_vmi,
     vm_manifest,
     wait_for,
@@ -58,3 +59,27 @@ def test_online_expansion_reaches_vmi_status_and_guest(api_client: Any, core: An
     status, size = console.run("stat -L -c %s $PROBE_DEV_ROOT/dev/disk/by-id/virtio-grows-data")
     console.close()
     assert (status, int(size)) == (0, 128 * 1024 * 1024)
+
+
+def test_rwo_claim_in_use_on_another_node_cannot_attach(core: Any, kv: Any, ns: str) -> None:
+    create_vm(kv, ns, vm_manifest("owner", user_data=cloud_init("pw"), data_volumes=[
+        blank_dv("owned-data", "lab-slow")]))
+    wait_printable(kv, ns, "owner", "Running")
+    node = get_vmi(kv, ns, "owner")["status"]["nodeName"]
+    other = next(n.metadata.name for n in core.list_node().items if n.metadata.name != node)
+    intruder = _with_claim("intruder", "owned-data")
+    intruder["spec"]["template"]["spec"]["nodeSelector"] = {"kubernetes.io/hostname": other}
+    create_vm(kv, ns, intruder)
+
+    def refusals() -> list[str]:
+        pods = core.list_namespaced_pod(ns, label_selector="vm.kubevirt.io/name=intruder").items
+        if not pods:
+            return []
+        events = core.list_namespaced_event(ns).items
+        return [e.message for e in events if e.involved_object.name == pods[0].metadata.name
+                and e.reason == "FailedAttachVolume"]
+    messages = wait_for(refusals, bool, "a FailedAttachVolume event")
+    assert "Multi-Attach error for volume" in messages[0]
+    assert "Volume is already exclusively attached to one node" in messages[0]
+    assert get_vmi(kv, ns, "intruder")["status"]["phase"] == "Scheduling"
+    assert get_vm(kv, ns, "intruder")["status"]["printableStatus"] == "Starting"

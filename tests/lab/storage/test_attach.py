@@ -45,13 +45,19 @@ def test_rwx_attaches_on_two_nodes(api: Api, ns: str) -> None:
 
 def test_attach_limit_of_the_node(api: Api, ns: str) -> None:
     """The limit is the CSINode's allocatable count (lowered here as a kubelet would
-    report a node with few free slots)."""
-    node = api.storage.read_csi_node("lab-node-3")
-    drivers = api.client.sanitize_for_serialization(node.spec.drivers)
-    for entry in drivers:
-        if entry["name"] == "slow.csi.lab.io":
-            entry["allocatable"]["count"] = 1
-    api.storage.patch_csi_node("lab-node-3", {"spec": {"drivers": drivers}})
+    report a node with few free slots, and put back afterwards)."""
+    original = api.client.sanitize_for_serialization(
+        api.storage.read_csi_node("lab-node-3").spec.drivers)
+    lowered = [{**entry, "allocatable": {"count": 1}} if entry["name"] == "slow.csi.lab.io"
+               else entry for entry in original]
+    api.storage.patch_csi_node("lab-node-3", {"spec": {"drivers": lowered}})
+    try:
+        _fill_one_slot(api, ns)
+    finally:
+        api.storage.patch_csi_node("lab-node-3", {"spec": {"drivers": original}})
+
+
+def _fill_one_slot(api: Api, ns: str) -> None:
     pvs = []
     for name in ("limit-a", "limit-b"):
         api.create_pvc(ns, name, "lab-slow", "Block", ["ReadWriteOnce"])
