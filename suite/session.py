@@ -40,7 +40,7 @@ from suite.cluster.waits import run_wait
 from suite.config.errors import ConfigError
 from suite.config.run import RunConfig, select_classes
 from suite.report.matrix import ClassResult, RunInfo, build_matrix
-from suite.report.terminal import counts_line, summary_lines
+from suite.report.terminal import counts_line, disagreement_lines, summary_lines
 from suite.report.writer import write_json, write_reports
 
 HEARTBEAT_S = 30.0
@@ -332,6 +332,8 @@ class Session:
         for line in summary_lines(self.matrix):
             write(line)
         write("")
+        for line in disagreement_lines(self.matrix):
+            write(line)
         write(f"cells: {counts_line(self.matrix)}")
         write(f"reports: {self.run_dir}/ (matrix.json, matrix.csv, matrix.md, matrix.html, "
               "fio.csv)")
@@ -340,10 +342,13 @@ class Session:
         self._cleanup_summary(write)
 
     def _cleanup_summary(self, write: Any) -> None:
-        if self.kept:
+        if self.run.keep:
             write(f"--keep: left {len(self.kept)} resource(s) in namespace {self.run.run_id}; "
                   f"delete them with: kubectl delete namespace -l {RUN_LABEL}={self.run.run_id}"
                   f"  (or: pytest suite --sweep)")
+        elif not self.cleanup_errors:
+            write(f"cleanup: namespace {self.run.run_id} and everything labelled "
+                  f"{RUN_LABEL}={self.run.run_id} deleted")
         if self.cleanup_errors:
             write(f"cleanup: {len(self.cleanup_errors)} problem(s):", red=True)
             for error in self.cleanup_errors:

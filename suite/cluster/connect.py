@@ -23,16 +23,14 @@ POOL_SIZE = 64  # one watch per class thread plus calls; urllib3 warns when exce
 
 
 def default_kubeconfig() -> str:
-    """``$KUBECONFIG`` (first entry) or ``~/.kube/config``."""
-    env = os.environ.get("KUBECONFIG", "")
-    first = env.split(os.pathsep)[0] if env else ""
-    return first or str(Path.home() / ".kube" / "config")
+    """``$KUBECONFIG`` (several files joined by ':' are merged) or ``~/.kube/config``."""
+    return os.environ.get("KUBECONFIG", "") or str(Path.home() / ".kube" / "config")
 
 
 def connect(kubeconfig: str, context: str | None = None,
             retry: RetryPolicy | None = None) -> Transport:
     """A transport for the kubeconfig's (or the given) context; checks the server answers."""
-    if not Path(kubeconfig).is_file():
+    if not any(Path(part).is_file() for part in kubeconfig.split(os.pathsep) if part):
         raise ConfigError(f"kubeconfig {kubeconfig} not found (give --kubeconfig or set "
                           "KUBECONFIG, or use --lab)")
     configuration = client.Configuration()

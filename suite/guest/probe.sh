@@ -260,6 +260,8 @@ cmd_loop_stop() {
         sleep 0.1; waited=$((waited + 1))
     done
     kill -0 "$pid" 2>/dev/null && die 9 "loop writer (pid $pid) did not stop within 30 s"
+    # the writer is gone: its state files go too, once reported
+    trap 'rm -f "$lstate.count" "$lstate.stop" "$lstate.err" "$lstate.pid" "$lstate.pad"' EXIT
     loop_report "$1"
 }
 

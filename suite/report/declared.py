@@ -48,7 +48,9 @@ def declared(capability: str, facts: dict[str, Any]) -> bool | None:
         mode, _, access = rest.partition(".")
         return declares_mode(facts, _MODES[mode], _ACCESS[access])
     if family == "expand":
-        return bool(facts.get("allowVolumeExpansion"))
+        allowed = bool(facts.get("allowVolumeExpansion"))
+        # A StorageClass cannot say whether growth works while the volume is in use.
+        return None if capability == "expand.online" and allowed else allowed
     if family == "snapshot":
         return bool(facts.get("volumeSnapshotClasses"))
     if family == "clone":

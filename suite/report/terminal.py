@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from suite.report.declared import describe
 from suite.report.matrix import verdict_grid
 
 SHORT = {"supported": "supported", "unsupported": "unsupported", "broken": "BROKEN",
@@ -35,3 +36,15 @@ def counts_line(matrix: dict[str, Any]) -> str:
             counts[cell["verdict"]] = counts.get(cell["verdict"], 0) + 1
     order = ["supported", "unsupported", "broken", "inconclusive", "skipped"]
     return ", ".join(f"{counts[v]} {v}" for v in order if counts.get(v))
+
+
+def disagreement_lines(matrix: dict[str, Any]) -> list[str]:
+    """Cells where what the class declares and what the suite observed differ."""
+    lines = []
+    for sc in matrix["storageClasses"]:
+        for cap, cell in sc["capabilities"].items():
+            said, verdict = cell.get("declared"), cell["verdict"]
+            if (said is True and verdict in ("broken", "unsupported")) or \
+                    (said is False and verdict == "supported"):
+                lines.append(f"  {sc['name']} {cap}: {describe(said, verdict)}")
+    return ["declared vs observed differ:", *lines] if lines else []

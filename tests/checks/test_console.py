@@ -11,7 +11,7 @@ import pytest
 from suite.cluster.kube import Kube
 from suite.guest.console import ConsoleError, ConsoleSession, ConsoleTimeout, Credentials
 from suite.vm.manifests import VM_API, GuestSpec, virtual_machine
-from tests.checks.conftest import kube_in_new_namespace
+from tests.checks.labhelp import kube_in_new_namespace
 
 GUEST = GuestSpec("quay.io/containerdisks/fedora:41", "fedora", "s3cret-probe")
 
@@ -79,8 +79,9 @@ def test_bad_password_is_one_clear_line(guest: tuple[Kube, str]) -> None:
         assert shell.run("true").exit_code == 0
 
 
-def test_missing_vmi_is_a_clean_error(lab_kube: Kube) -> None:
-    shell = ConsoleSession(lab_kube.api_client, lab_kube.namespace or "", "no-such-vmi",
+def test_missing_vmi_is_a_clean_error(guest: tuple[Kube, str]) -> None:
+    kube = guest[0]
+    shell = ConsoleSession(kube.api_client, kube.namespace or "", "no-such-vmi",
                            Credentials("u", "p"), login_timeout_s=2)
     with pytest.raises(ConsoleError, match="cannot open the console of no-such-vmi: HTTP 404"):
         shell.open()

@@ -12,7 +12,7 @@ from dataclasses import replace
 from suite.checks import clone, encryption, expand, migration, provision
 from suite.checks.base import Outcome
 from suite.config.profile import Sizes
-from tests.checks.conftest import FAST, class_context, fast_profile, kube_in_new_namespace
+from tests.checks.labhelp import FAST, class_context, fast_profile, kube_in_new_namespace
 
 DRIVERS = """
 drivers:

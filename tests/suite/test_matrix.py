@@ -45,7 +45,8 @@ def test_schema_rejects_violations(path: tuple, value: object, where: str) -> No
     ("provision.block.rwx", RBD_FACTS, True),
     ("provision.filesystem.rwx", RBD_FACTS, False),
     ("provision.block.rwo", NFS_FACTS, None),  # no StorageProfile: silent
-    ("expand.online", RBD_FACTS, True),
+    ("expand.online", RBD_FACTS, None),  # allowVolumeExpansion cannot say "online"
+    ("expand.online", NFS_FACTS, False),
     ("expand.offline", NFS_FACTS, False),
     ("snapshot.vm", NFS_FACTS, False),
     ("migration.live", RBD_FACTS, True),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from suite.report.markdown import render_markdown
 from suite.report.matrix import CSV_COLUMNS, cells_frame
-from suite.report.terminal import counts_line, summary_lines
+from suite.report.terminal import counts_line, disagreement_lines, summary_lines
 from suite.report.writer import write_reports
 from tests.suite.sample import sample_matrix
 
@@ -30,7 +30,8 @@ def test_markdown_golden() -> None:
 
 def test_terminal_summary_golden() -> None:
     matrix = sample_matrix()
-    check_golden("summary.txt", "\n".join([*summary_lines(matrix), counts_line(matrix)]) + "\n")
+    lines = [*summary_lines(matrix), *disagreement_lines(matrix), counts_line(matrix)]
+    check_golden("summary.txt", "\n".join(lines) + "\n")
 
 
 def test_csv_golden() -> None:

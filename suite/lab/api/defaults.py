@@ -1,7 +1,8 @@
 """Defaults the real API server's registries apply on create, before admission.
 
-Only what clients can observe and rely on: a namespace gets the `kubernetes` finalizer,
-phase Active and the `kubernetes.io/metadata.name` label.
+Only what clients can observe and rely on: a create cannot set the status of a kind
+with a status subresource (its controller owns it); a namespace gets the `kubernetes`
+finalizer, phase Active and the `kubernetes.io/metadata.name` label.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from ..resources import ResourceType
 
 
 def on_create(resource: ResourceType, obj: dict[str, Any]) -> None:
+    if resource.has_status():
+        obj.pop("status", None)
     if resource.key == ("", "namespaces"):
         _namespace(obj)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import ctypes
 import fcntl
 import json
 import os
@@ -154,7 +155,14 @@ def login_loop(config: dict[str, Any]) -> None:
             say("Login incorrect\n")
 
 
+def die_with_the_lab() -> None:
+    """If the lab process dies without cleaning up (SIGKILL), take this process along."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def main() -> None:
+    die_with_the_lab()
     config = json.loads(Path(sys.argv[1]).read_text())
     take_terminal()
     work = Path(config["work"])

@@ -14,8 +14,11 @@ Standalone on purpose: it must not import the lab.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -47,7 +50,14 @@ def system_folders(root: Path) -> None:
     tmp.chmod(0o1777)
 
 
+def die_with_the_lab() -> None:
+    """If the lab process dies without cleaning up (SIGKILL), take this process along."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def main() -> None:
+    die_with_the_lab()
     spec = json.loads(Path(sys.argv[1]).read_text())
     root = Path(spec["root"])
     root.mkdir(parents=True, exist_ok=True)

@@ -109,6 +109,17 @@ def test_status_subresource_ignores_spec(api_client: client.ApiClient, namespace
     assert via_main["status"].get("printableStatus") != "Bogus"
 
 
+def test_create_cannot_set_status(api_client: client.ApiClient, namespace: str) -> None:
+    custom = client.CustomObjectsApi(api_client)
+    made = custom.create_namespaced_custom_object(
+        "snapshot.storage.k8s.io", "v1", namespace, "volumesnapshots", {
+            "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
+            "metadata": {"name": "vs1"},
+            "spec": {"source": {"persistentVolumeClaimName": "none"}},
+            "status": {"readyToUse": True}})
+    assert (made.get("status") or {}).get("readyToUse") is not True
+
+
 def test_self_subject_access_review(api_client: client.ApiClient) -> None:
     review = client.AuthorizationV1Api(api_client).create_self_subject_access_review(
         {"spec": {"resourceAttributes": {"verb": "create", "resource": "pods"}}})

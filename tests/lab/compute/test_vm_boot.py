@@ -5,6 +5,7 @@ stop and restart end and replace the guest process."""
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import kubernetes
@@ -98,6 +99,12 @@ def test_second_console_replaces_first_and_logout_returns_to_login(
             first.ws.recv()
     second.send("\r")
     second.expect(r"[$#] $")  # same session, still logged in
+    second.send("(sleep 0.3; echo LATE-OUTPUT) & true\r")
+    second.expect(r"[$#] $")
+    second.close()
+    time.sleep(0.8)  # the guest prints while nobody is attached
+    second = Console(api_client, ns, name)
+    second.expect("LATE-OUTPUT")
     second.send("exit\r")
     second.expect(r"login: ")
     second.close()
@@ -107,7 +114,7 @@ def test_write_files_stay_inside_the_guest(api_client: kubernetes.client.ApiClie
                                            ns: str) -> None:
     files = ("write_files:\n- path: /usr/local/bin/kvs-lab-hello\n  permissions: '0755'\n"
              "  content: |\n    #!/bin/sh\n    echo hello-from-write-files\n"
-             "runcmd:\n- touch /tmp/kvs-lab-runcmd-ran\n")
+             "runcmd:\n- echo ran > $HOME/runcmd-ran\n")
     create_vm(kv, ns, vm_manifest("wf", user_data=cloud_init("pw", files),
                                   image="quay.io/containerdisks/fedora-nofio:41"))
     wait_printable(kv, ns, "wf", "Running")
@@ -115,6 +122,7 @@ def test_write_files_stay_inside_the_guest(api_client: kubernetes.client.ApiClie
     console.login("fedora", "pw")
     assert console.run("kvs-lab-hello") == (0, "hello-from-write-files")
     assert console.run("command -v fio >/dev/null || echo no-fio")[1] == "no-fio"
+    assert console.run("cat $HOME/runcmd-ran") == (0, "ran")
     console.close()
     assert not os.path.exists("/usr/local/bin/kvs-lab-hello")
 

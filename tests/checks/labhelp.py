@@ -1,14 +1,11 @@
-"""Fixtures for driving the checks against a lab: a Kube in a fresh namespace, and a
+"""Helpers for driving the checks against a lab: a Kube in a fresh namespace, and a
 ClassContext with short timeouts so a hang or refusal shows within seconds."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-
-import pytest
 
 from suite.checks.base import ClassContext
 from suite.cluster.connect import connect
@@ -31,13 +28,6 @@ def kube_in_new_namespace(kubeconfig: Path) -> Kube:
     return kube.scoped(namespace)
 
 
-@pytest.fixture
-def lab_kube(kubeconfig_path: Path) -> Iterator[Kube]:
-    kube = kube_in_new_namespace(kubeconfig_path)
-    yield kube
-    assert not kube.cleanup.run_all()
-
-
 def fast_profile(**changes: object) -> Profile:
     profile = Profile(name="test", timeouts=FAST, node_checks=NodeChecks(privileged_pods=True),
                       fio=parse_fio_section(ONE_JOB, "test"))
@@ -49,8 +39,3 @@ def class_context(kube: Kube, storage_class: str, profile: Profile | None = None
     facts = discover_classes(kube, virtualization_facts(kube))[storage_class]
     return ClassContext(kube=kube, namespace=kube.namespace or "", storage_class=storage_class,
                         facts=facts, profile=profile or fast_profile(), run_id=kube.run_id)
-
-
-@pytest.fixture
-def context_for() -> Callable[..., ClassContext]:
-    return class_context
