@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from datetime import datetime
 
 from suite.checks.base import ClassContext, Outcome
 from suite.cluster.errors import KubeError, WaitFailed, WaitTimeout
@@ -62,6 +63,7 @@ def _clone(ctx: ClassContext, cell: Cell, source: GuestVM, disk: DataDisk) -> Ou
         clone_s = time.monotonic() - started
         read = target.probe.checksum("clone", 0, DATA_BYTES)
         strategy = _strategy(ctx, target.disks[0])
+        cell.evidence["dataVolumeSeconds"] = _datavolume_seconds(ctx, target.disks[0].name)
     finally:
         target.delete()
     cell.evidence.update(strategy, sourceClaim=disk.claim_name, targetClaim=target.disks[0].name,
@@ -88,14 +90,38 @@ def _strategy(ctx: ClassContext, disk: DataDisk) -> dict[str, str]:
     return found
 
 
+def _datavolume_seconds(ctx: ClassContext, name: str) -> float | None:
+    """Creation to Ready=True of the clone's DataVolume, from its own timestamps."""
+    try:
+        dv = ctx.kube.get(CDI_API, "DataVolume", name, ctx.namespace)
+    except KubeError:
+        return None
+    created = _time((dv.get("metadata") or {}).get("creationTimestamp"))
+    ready = next((c.get("lastTransitionTime") for c in (dv.get("status") or {})
+                  .get("conditions") or [] if c.get("type") == "Ready"
+                  and c.get("status") == "True"), None)
+    if created is None or _time(ready) is None:
+        return None
+    return round((_time(ready) - created).total_seconds(), 1)  # type: ignore[operator]
+
+
+def _time(text: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
 def _judge(cell: Cell, sha: str, read: str, strategy: dict[str, str], clone_s: float
            ) -> Outcome:
     how = f"strategy {strategy['cloneType']}"
     if strategy.get("fallbackReason"):
         how += f" (fell back from {strategy['advertisedStrategy']}: {strategy['fallbackReason']})"
     if read == sha:
-        return cell.done("supported",
-                         f"clone verified, {how}, readable in a VM after {clone_s:.0f}s")
+        took = cell.evidence.get("dataVolumeSeconds")
+        when = f"DataVolume ready in {took:.0f}s" if isinstance(took, float) else (
+            f"readable in a VM after {clone_s:.0f}s")
+        return cell.done("supported", f"clone verified, {how}, {when}")
     if read == zero_sha256(DATA_BYTES):
         return cell.done("broken", f"clone holds zeroes instead of the source's data ({how})")
     return cell.done("broken", f"clone differs from its source (source {sha[:12]}, clone "

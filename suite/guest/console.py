@@ -26,7 +26,8 @@ SUBPROTOCOL = "plain.kubevirt.io"
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1b[=>]")
 _LOGIN = re.compile(r"login:\s*$", re.IGNORECASE)
 _PASSWORD = re.compile(r"password:\s*$", re.IGNORECASE)
-_PROMPT = re.compile(r"[$#]\s*$")
+# A shell prompt: a short last line ending in "$ " or "# " (boot messages rarely do both)
+_PROMPT = re.compile(r"(?:^|\n)[^\n]{0,80}[$#] $")
 _BAD_LOGIN = re.compile(r"login incorrect|authentication failure", re.IGNORECASE)
 _NUDGE_EVERY_S = 5.0
 _RETRY_S = 3.0

@@ -98,6 +98,10 @@ def _reusable(ctx: ClassContext, pairs: list[tuple[str, str]], size_bytes: int |
 def release(ctx: ClassContext, vm: GuestVM) -> None:
     """Hand a VM that is as it was back for reuse, or delete it when reuse is off."""
     if getattr(ctx.profile, "reuse_vms", False) and not ctx.cancelled.is_set():
+        if not vm.pooled:  # once: the class's cleanup forgets it and closes its console
+            vm.pooled = True
+            ctx.kube.cleanup.push(f"close console of {vm.name}",
+                                  lambda: pool.discard(ctx.run_id, ctx.storage_class, vm))
         pool.put(ctx.run_id, ctx.storage_class, vm)
     else:
         vm.delete()

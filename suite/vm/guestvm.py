@@ -49,6 +49,7 @@ class GuestVM:
         self.session: ConsoleSession | None = None
         self._probe: Probe | None = None
         self.created_at = 0.0
+        self.pooled = False  # handed to suite.vm.pool at least once
 
     @property
     def kube(self) -> Any:

@@ -24,6 +24,15 @@ def put(run_id: str, storage_class: str, vm: GuestVM) -> None:
         _idle.setdefault((run_id, storage_class), []).append(vm)
 
 
+def discard(run_id: str, storage_class: str, vm: GuestVM) -> None:
+    """Forget `vm` (the class is done with it) and close its console connection."""
+    with _lock:
+        idle = _idle.get((run_id, storage_class), [])
+        if vm in idle:
+            idle.remove(vm)
+    vm.close()
+
+
 def take(run_id: str, storage_class: str, pairs: list[tuple[str, str]],
          size_bytes: int | None) -> GuestVM | None:
     """An idle VM whose single data disk has one of `pairs` (in that order of preference)."""
