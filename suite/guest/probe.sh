@@ -78,6 +78,7 @@ check_range() {
 workdir() {
     work=$(mktemp -d "${TMPDIR:-/tmp}/kvs-probe.XXXXXX") || die 6 "cannot create a temporary folder"
     trap 'rm -rf "$work"' EXIT
+    trap 'exit 130' INT TERM HUP  # a Ctrl-C from the console still runs the EXIT cleanup
 }
 
 make_base() {

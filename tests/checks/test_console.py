@@ -3,6 +3,7 @@ HTTPS with the kubeconfig's token, a real login on a real pseudo-terminal."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,9 +64,10 @@ def test_timeout_names_the_command_and_leaves_the_shell_usable(guest: tuple[Kube
 
 def test_long_payload_goes_through_put_file(guest: tuple[Kube, str]) -> None:
     payload = "A1b2" * 1500
+    path = f"/tmp/kvs-payload-{secrets.token_hex(4)}"  # the lab guest shares the host's /tmp
     with session(*guest) as shell:
-        shell.put_file("/tmp/kvs-payload", payload)
-        assert shell.run("wc -c < /tmp/kvs-payload").output.strip() == str(len(payload))
+        shell.put_file(path, payload)
+        assert shell.run(f"wc -c < {path}; rm -f {path}").output.strip() == str(len(payload))
 
 
 def test_bad_password_is_one_clear_line(guest: tuple[Kube, str]) -> None:
