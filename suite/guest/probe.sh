@@ -16,7 +16,7 @@ set -u
 
 ROOT="${PROBE_DEV_ROOT:-}"
 MIB=1048576
-STATE_DIR="${KVS_PROBE_STATE:-/tmp}"
+STATE_DIR="${KVS_PROBE_STATE:-${TMPDIR:-/tmp}}"
 
 die() {
     code="$1"; shift

@@ -124,6 +124,7 @@ def shell_env(config: dict[str, Any], user: str) -> dict[str, str]:
     prompt = "# " if user == "root" else "$ "
     return {"PATH": GUEST_PATH, "HOME": config["home"], "USER": user, "LOGNAME": user,
             "SHELL": "/bin/sh", "TERM": "vt100", "PROBE_DEV_ROOT": config["dev_root"],
+            "TMPDIR": config.get("tmp", "/tmp"),
             "PS1": f"[{user}@{config['name']} ~]{prompt}"}
 
 

@@ -52,6 +52,7 @@ class Guest:
 
     async def start(self) -> None:
         (self.dev_root / "dev/disk/by-id").mkdir(parents=True, exist_ok=True)
+        (self.workdir / "tmp").mkdir(exist_ok=True)
         config_path = self._write_config()
         master, slave = os.openpty()
         self._raw_settings(slave)
@@ -69,7 +70,10 @@ class Guest:
         data = self.config.to_json() | {
             "name": self.name, "dev_root": str(self.dev_root),
             "work": str(self.workdir / "layers"), "home": str(self.workdir / "home"),
-            "hide": list(self.hide_tools), "protect": str(self.protect)}
+            "hide": list(self.hide_tools), "protect": str(self.protect),
+            # A real guest's /tmp is its own; host processes share one, so each guest
+            # gets a private TMPDIR instead.
+            "tmp": str(self.workdir / "tmp")}
         path = self.workdir / "guest.json"
         path.write_text(json.dumps(data))
         return path
