@@ -27,20 +27,6 @@ PROFILE = Path(__file__).with_name("profile.yaml")
 SUITE_TIMEOUT_S = 900
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Whole-suite runs (``slow``) take minutes: run them with ``-m slow`` or KVS_E2E=1.
-
-    The project's default run keeps the fast end-to-end tests (bad input, sweep, the
-    inert plugin); deselected tests are counted as deselected, never as passed.
-    """
-    if config.option.markexpr or os.environ.get("KVS_E2E"):
-        return
-    slow = [i for i in items if i.get_closest_marker("slow") and HERE in i.path.parents]
-    if slow:
-        config.hook.pytest_deselected(items=slow)
-        items[:] = [i for i in items if i not in slow]
-
-
 @dataclass
 class LabProcess:
     process: subprocess.Popen[bytes]
