@@ -26,5 +26,5 @@ if ((${#need[@]})); then
   fi
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e '.[dev]'
 echo "setup: ready ($(qemu-storage-daemon --version | head -1); $(fio --version))"
