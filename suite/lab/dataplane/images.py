@@ -97,7 +97,15 @@ async def run_tool(argv: Sequence[str], keys: Sequence[bytes] = ()) -> str:
         proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, pass_fds=fds)
-        out, err = await proc.communicate()
+        try:
+            out, err = await proc.communicate()
+        except asyncio.CancelledError:
+            # A lab stopping mid-operation must not leave the tool running (it would
+            # keep writing into a state folder that is about to be removed).
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+            raise
     if proc.returncode != 0:
         lines = err.decode(errors="replace").strip().splitlines() or ["(no output)"]
         raise DataPlaneError(f"{Path(argv[0]).name} failed: {lines[-1]}")
