@@ -42,5 +42,6 @@ def record_event(store: Store, involved: dict[str, Any], reason: str, message: s
         "source": {"component": component}, "reportingComponent": component,
         "reportingInstance": "", "action": "",
     }
-    event["involvedObject"] = {k: v for k, v in event["involvedObject"].items() if v}
+    involved_ref = {k: v for k, v in event["involvedObject"].items() if v}  # type: ignore[attr-defined]
+    event["involvedObject"] = involved_ref
     return store.create("events", event)

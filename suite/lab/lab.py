@@ -9,7 +9,6 @@ shutdown order are documented in docs/internals.md ("Composition").
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import secrets
 import shutil
@@ -35,19 +34,15 @@ START_TIMEOUT_S = 120.0
 
 
 def _load_drivers(path: Path | None) -> list[Any]:
-    try:
-        from . import drivers
-    except ModuleNotFoundError:  # until drivers.py lands
-        return []
-    load = getattr(drivers, "load_drivers", None)
-    return [] if load is None else list(load(path))  # None until drivers.py lands
+    from .drivers import load_drivers
+
+    return list(load_drivers(path))
 
 
 def _make_dataplane(state_dir: Path) -> Any:
-    from . import dataplane
+    from .dataplane import DataPlane
 
-    factory = getattr(dataplane, "DataPlane", None)
-    return None if factory is None else factory(state_dir)  # None until it lands
+    return DataPlane(state_dir)
 
 
 def bootstrap(store: Store, schemas: Any = None) -> None:
@@ -148,11 +143,8 @@ class Lab:
     @staticmethod
     async def _shutdown_dataplane(ctx: LabContext) -> None:
         dataplane, ctx.dataplane = ctx.dataplane, None
-        if dataplane is None or not hasattr(dataplane, "shutdown"):
-            return
-        result = dataplane.shutdown()
-        if inspect.isawaitable(result):
-            await result
+        if dataplane is not None:
+            await dataplane.shutdown()
 
     # ------------------------------------------------------ threaded lifecycle
     def start(self) -> Lab:

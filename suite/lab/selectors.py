@@ -20,7 +20,9 @@ _KEY_RE = re.compile(r"^[A-Za-z0-9_./-]+$")
 
 def _split_terms(selector: str) -> list[str]:
     """Split on commas that are not inside parentheses."""
-    terms, depth, current = [], 0, []
+    terms: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in selector:
         if char == "(":
             depth += 1

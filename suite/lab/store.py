@@ -12,6 +12,7 @@ Objects go in and come out as deep copies, so nobody can mutate the store by acc
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -106,9 +107,9 @@ class Store:
         ]
         return items, self.current_rv()
 
-    def all_objects(self) -> list[tuple[ResourceType, Obj]]:
+    def all_objects(self) -> builtins.list[tuple[ResourceType, Obj]]:
         """Every stored object with its type (for GC and namespace sweeps)."""
-        out = []
+        out: builtins.list[tuple[ResourceType, Obj]] = []
         for (group, plural), bucket in self._objects.items():
             resource = self.registry.get(group, plural)
             if resource:
@@ -224,7 +225,7 @@ class Store:
         while self._history and self._history[0].resource_version <= resource_version:
             self._history.popleft()
 
-    def _replay(self, since: int) -> list[WatchEvent]:
+    def _replay(self, since: int) -> builtins.list[WatchEvent]:
         oldest = self._history[0].resource_version if self._history else self._rv + 1
         if since < oldest - 1 and since < self._rv:
             raise errors.gone(f"too old resource version: {since} ({oldest - 1})")
