@@ -60,8 +60,8 @@ def _node_status(name: str, index: int) -> dict[str, Any]:
         "nodeInfo": {"machineID": f"{index:032x}", "systemUUID": f"lab-{index}",
                      "bootID": f"boot-{index}", "kernelVersion": "5.14.0-570.el9.x86_64",
                      "osImage": "Red Hat Enterprise Linux CoreOS 9.6 (Plow)",
-                     "containerRuntimeVersion": "cri-o://1.32.0", "kubeletVersion": "v1.32.5",
-                     "kubeProxyVersion": "v1.32.5", "operatingSystem": "linux",
+                     "containerRuntimeVersion": "cri-o://1.31.6", "kubeletVersion": "v1.31.6",
+                     "kubeProxyVersion": "v1.31.6", "operatingSystem": "linux",
                      "architecture": "amd64"},
     }
 
