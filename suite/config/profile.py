@@ -87,6 +87,8 @@ class NodeChecks:
     """Node-level steps need a privileged pod: opt-in on real clusters."""
 
     privileged_pods: bool = False
+    # Any image with sh, grep, dd and head works; air-gapped clusters point this at a mirror.
+    image: str = "registry.access.redhat.com/ubi9/ubi:latest"
 
 
 @dataclass(frozen=True)

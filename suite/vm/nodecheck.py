@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from suite.checks.base import ClassContext
 
 # Any image with a POSIX shell, grep, head and od; UBI is pullable from every OpenShift.
-NODE_IMAGE = "registry.access.redhat.com/ubi9/ubi:latest"
 
 SCRIPT = r"""
 H=/host
@@ -55,7 +54,7 @@ def inspect_node(ctx: ClassContext, node: str, handle: str, marker: str, timeout
     name = unique_name(ctx.storage_class, "node")
     script = (f"HANDLE={shlex.quote(handle)}; MARKER={shlex.quote(marker)}; "
               f"SCAN={int(scan_bytes)}\n{SCRIPT}")
-    ctx.kube.create(node_pod(name, ctx.namespace, node, NODE_IMAGE, script))
+    ctx.kube.create(node_pod(name, ctx.namespace, node, ctx.profile.node_checks.image, script))
     try:
         pod = ctx.kube.wait_for("v1", "Pod", name, _finished, timeout_s,
                                 f"node inspection pod {name}", ctx.namespace)
