@@ -10,7 +10,8 @@ command -v qemu-storage-daemon >/dev/null || need+=(qemu-system-common)
 command -v fio >/dev/null || need+=(fio)
 command -v fusermount3 >/dev/null || need+=(fuse3)
 command -v unshare >/dev/null || need+=(util-linux)
-command -v chromium >/dev/null || need+=(chromium)
+# The HTML report test screenshots the page; chromium needs at least one font to draw text.
+command -v chromium >/dev/null || need+=(chromium fonts-liberation)
 command -v kubectl >/dev/null || need+=(kubectl)
 
 if ((${#need[@]})); then
