@@ -32,8 +32,9 @@ from kvhelpers import (  # noqa: E402
     cloud_init,
     create_vm,
     custom,
+    migration_manifest,
     vm_manifest,
-    wait_for,
+    wait_migration,
     wait_printable,
 )
 
@@ -52,12 +53,9 @@ def _boot(client: Any, kv: Any, name: str, dvs: list[dict[str, Any]]) -> tuple[f
 def _migrate(kv: Any, vm: str, index: int) -> float:
     started = time.perf_counter()
     name = f"bench-mig-{index}"
-    kv.create_namespaced_custom_object(*KV, "default", "virtualmachineinstancemigrations", {
-        "apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstanceMigration",
-        "metadata": {"name": name}, "spec": {"vmiName": vm}})
-    done = wait_for(lambda: kv.get_namespaced_custom_object(
-        *KV, "default", "virtualmachineinstancemigrations", name),
-        lambda m: m.get("status", {}).get("phase") in ("Succeeded", "Failed"), name, 60)
+    kv.create_namespaced_custom_object(*KV, "default", "virtualmachineinstancemigrations",
+                                       migration_manifest(name, vm))
+    done = wait_migration(kv, "default", name, 60)
     assert done["status"]["phase"] == "Succeeded", done["status"]
     return time.perf_counter() - started
 

@@ -19,10 +19,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "lab" / "storage"))
 
 from storagehelpers import (
-    SNAP,
     Api,
     api_for,
     create_dv,
+    ready_snapshot,
+    restore,
+    snapshot,
     wait_bound,
     wait_dv,
     wait_for,
@@ -37,11 +39,6 @@ def timed(rows: list[tuple[str, float]], name: str, action: Callable[[], object]
     start = time.monotonic()
     action()
     rows.append((name, time.monotonic() - start))
-
-
-def _snapshot_ready(api: Api, name: str) -> bool:
-    vs = api.custom_get(SNAP, "volumesnapshots", name, NS)
-    return bool((vs.get("status") or {}).get("readyToUse"))
 
 
 def provision(api: Api, name: str, sc: str, mode: str, size: str) -> None:
@@ -66,15 +63,10 @@ def run(lab: Lab, size: str, bigger: str) -> list[tuple[str, float]]:
             "storage"] == bigger, 120)
 
     timed(rows, "resize lab-ceph-rbd Block online (attached)", resize)
-    snap_body = {"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
-                 "metadata": {"name": "snap"},
-                 "spec": {"source": {"persistentVolumeClaimName": "src-lab-slow"}}}
-    timed(rows, "snapshot lab-slow", lambda: (api.custom_create(
-        SNAP, "volumesnapshots", NS, snap_body), wait_for("ready", lambda: _snapshot_ready(
-            api, "snap"), 120)))
-    timed(rows, "restore lab-slow", lambda: (api.create_pvc(
-        NS, "restored", "lab-slow", "Block", ["ReadWriteOnce"], size=size, data_source={
-            "apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "snap"}),
+    timed(rows, "snapshot lab-slow", lambda: (
+        snapshot(api, NS, "snap", "src-lab-slow"), ready_snapshot(api, NS, "snap", 120)))
+    timed(rows, "restore lab-slow", lambda: (
+        restore(api, NS, "restored", "lab-slow", "Block", "snap", size),
         wait_bound(api, NS, "restored", 120)))
     for sc, mode, strategy in (("lab-ceph-rbd", "Block", "csi-clone"),
                                ("lab-nfs", "Filesystem", "copy"),

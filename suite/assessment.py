@@ -14,7 +14,7 @@ import time
 import traceback
 from collections.abc import Callable
 
-from suite.checks.base import FAMILY_CAPABILITIES, ClassContext, Family, Outcome
+from suite.checks.base import CAPABILITIES, FAMILY_CAPABILITIES, ClassContext, Family, Outcome
 from suite.cluster.errors import Cancelled
 from suite.report.declared import declared
 
@@ -33,8 +33,7 @@ class ClassAssessment:
         self.wanted = wanted  # capability ids the run needs (profile and -k selection)
         self.on_finish = on_finish
         self.outcomes: dict[str, Outcome] = {}
-        self.events = {cap: threading.Event() for fam in FAMILY_CAPABILITIES
-                       for cap in FAMILY_CAPABILITIES[fam]}
+        self.events = {cap: threading.Event() for cap in CAPABILITIES}
         self.current = ""  # family running now, for heartbeat lines
         self.started = 0.0
         self.finished = 0.0

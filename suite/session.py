@@ -171,13 +171,12 @@ class Session:
         metafunc.parametrize(CELL_PARAM, cells, ids=[f"{sc}-{cap}" for sc, cap in cells])
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        profile_caps = {c for f in self.run.profile.families for c in FAMILY_CAPABILITIES[f]}
         self.wanted = {sc: set() for sc in self.classes}
         for item in session.items:
             callspec = getattr(item, "callspec", None)
             if callspec is not None and CELL_PARAM in callspec.params:
                 sc, cap = callspec.params[CELL_PARAM]
-                if cap in profile_caps:
+                if _in_profile(self.run, cap):
                     self.wanted[sc].add(cap)
 
     @pytest.hookimpl(wrapper=True)
@@ -242,8 +241,7 @@ class Session:
 
     def outcome_for(self, storage_class: str, capability: str) -> Outcome:
         """Block (printing progress) until the cell is decided; called from the test."""
-        if capability not in {c for f in self.run.profile.families
-                              for c in FAMILY_CAPABILITIES[f]}:
+        if not _in_profile(self.run, capability):
             return Outcome(capability, "skipped", NOT_IN_PROFILE)
         assessment = self.assessments[storage_class]
         event = assessment.events[capability]

@@ -37,14 +37,6 @@ FAMILY_CAPABILITIES: dict[str, tuple[str, ...]] = {
 CAPABILITIES: tuple[str, ...] = tuple(c for caps in FAMILY_CAPABILITIES.values() for c in caps)
 
 
-def family_of(capability: str) -> str:
-    """The family owning a capability id (``snapshot.vm`` -> ``snapshot``)."""
-    for family, caps in FAMILY_CAPABILITIES.items():
-        if capability in caps:
-            return family
-    raise KeyError(capability)
-
-
 @dataclass
 class Outcome:
     """One matrix cell: a verdict with a one-line reason, the evidence and the time it took."""

@@ -36,10 +36,6 @@ class CleanupStack:
         with self._lock:
             return len(self._entries)
 
-    def descriptions(self) -> list[str]:
-        with self._lock:
-            return [d for d, _ in reversed(self._entries)]
-
     def _pop(self) -> tuple[str, Callable[[], None]] | None:
         with self._lock:
             return self._entries.pop() if self._entries else None

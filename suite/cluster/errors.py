@@ -65,28 +65,33 @@ class Unreachable(KubeError):
         super().__init__(0, "Unreachable", message)
 
 
-class WaitTimeout(Exception):
+class _WaitEnded(Exception):
+    """A wait ended without success; ``what`` was awaited, ``last`` is the last object seen."""
+
+    def __init__(self, message: str, what: str, last: dict[str, Any] | None):
+        super().__init__(message)
+        self.what = what
+        self.last = last
+
+
+class WaitTimeout(_WaitEnded):
     """A wait reached its deadline; ``last`` is the last object seen (or None)."""
 
     def __init__(self, what: str, timeout_s: float, last: dict[str, Any] | None):
-        super().__init__(f"timed out after {timeout_s:g}s waiting for {what}")
-        self.what = what
+        super().__init__(f"timed out after {timeout_s:g}s waiting for {what}", what, last)
         self.timeout_s = timeout_s
-        self.last = last
 
 
 class Cancelled(Exception):
     """The run is being interrupted (Ctrl-C): no new objects, no more waiting."""
 
 
-class WaitFailed(Exception):
+class WaitFailed(_WaitEnded):
     """A wait's predicate returned a reason to stop early; ``last`` is the object."""
 
     def __init__(self, what: str, reason: str, last: dict[str, Any] | None):
-        super().__init__(f"{what}: {reason}")
-        self.what = what
+        super().__init__(f"{what}: {reason}", what, last)
         self.reason = reason
-        self.last = last
 
 
 _BY_STATUS: dict[int, type[KubeError]] = {

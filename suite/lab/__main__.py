@@ -14,6 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
+from .drivers import DriverProfileError
 from .lab import Lab
 
 EXIT_USAGE = 2
@@ -35,12 +36,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _user_error(exc: BaseException, args: argparse.Namespace) -> str | None:
     """The one-line message for a user mistake, or None for a lab bug."""
-    try:
-        from . import drivers
-    except ModuleNotFoundError:  # until drivers.py lands
-        drivers = None  # type: ignore[assignment]
-    profile_error = getattr(drivers, "DriverProfileError", None)
-    if profile_error is not None and isinstance(exc, profile_error):
+    if isinstance(exc, DriverProfileError):
         return f"invalid driver profile {args.drivers}: {exc}"
     if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
         return f"port {args.port} is already in use on 127.0.0.1"

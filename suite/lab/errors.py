@@ -90,10 +90,6 @@ def forbidden(message: str, resource: str = "", name: str = "", group: str = "")
     return ApiError(403, "Forbidden", message, details)
 
 
-def method_not_allowed(message: str) -> ApiError:
-    return ApiError(405, "MethodNotAllowed", message)
-
-
 def invalid(
     kind: str, name: str, causes: list[dict[str, str]], group: str = "",
 ) -> ApiError:
@@ -101,9 +97,7 @@ def invalid(
     parts = [f"{c.get('field', '')}: {c.get('message', '')}".strip(": ") for c in causes]
     # One cause reads plainly; several are bracketed, as apimachinery's aggregate prints.
     summary = parts[0] if len(parts) == 1 else f"[{', '.join(parts)}]"
-    message = f'{kind}.{group or "core"} "{name}" is invalid: {summary}'
-    if not group:
-        message = f'{kind} "{name}" is invalid: {summary}'
+    message = f'{_qualified(kind, group)} "{name}" is invalid: {summary}'
     details = {"name": name, "kind": kind, "causes": causes}
     if group:
         details["group"] = group

@@ -20,7 +20,7 @@ def record_event(store: Store, involved: dict[str, Any], reason: str, message: s
     """Create (or bump) an Event about `involved` in its namespace ('default' if cluster-scoped)."""
     meta = involved.get("metadata", {})
     namespace = meta.get("namespace") or "default"
-    for existing in store.list("events", namespace)[0]:
+    for existing in store.list("events", namespace, copies=False)[0]:
         ref = existing.get("involvedObject", {})
         if (ref.get("uid") == meta.get("uid") and existing.get("reason") == reason
                 and existing.get("message") == message):
@@ -32,16 +32,14 @@ def record_event(store: Store, involved: dict[str, Any], reason: str, message: s
     event = {
         "metadata": {"name": f"{meta.get('name', 'object')}.{uuid.uuid4().hex[:16]}",
                      "namespace": namespace},
-        "involvedObject": {
+        "involvedObject": {k: v for k, v in {
             "kind": involved.get("kind"), "apiVersion": involved.get("apiVersion"),
             "name": meta.get("name"), "namespace": meta.get("namespace"),
             "uid": meta.get("uid"), "resourceVersion": meta.get("resourceVersion"),
-        },
+        }.items() if v},
         "reason": reason, "message": message, "type": type_, "count": 1,
         "firstTimestamp": now, "lastTimestamp": now, "eventTime": None,
         "source": {"component": component}, "reportingComponent": component,
         "reportingInstance": "", "action": "",
     }
-    involved_ref = {k: v for k, v in event["involvedObject"].items() if v}  # type: ignore[attr-defined]
-    event["involvedObject"] = involved_ref
     return store.create("events", event)

@@ -17,6 +17,7 @@ import contextlib
 from typing import TYPE_CHECKING, Any
 
 from .clock import now_rfc3339
+from .errors import ApiError
 from .resources import ResourceType
 
 if TYPE_CHECKING:
@@ -40,14 +41,18 @@ def delete(store: Store, resource: ResourceType, key: tuple[str, str], obj: Obj,
     elif propagation == "Foreground" and _dependents(store, meta["uid"]):
         meta.setdefault("finalizers", []).append(FOREGROUND)
     if meta.get("finalizers"):
-        meta["deletionTimestamp"] = now_rfc3339()
-        meta["deletionGracePeriodSeconds"] = 0
+        _mark_deleting(meta)
         store._store(resource, key, obj, "MODIFIED")
         if FOREGROUND in meta["finalizers"]:
             for dep_resource, dep in _dependents(store, meta["uid"]):
                 _delete_quietly(store, dep_resource, dep, "Foreground")
         return obj, False
     return store._remove(resource, key, obj), True
+
+
+def _mark_deleting(meta: dict[str, Any]) -> None:
+    meta["deletionTimestamp"] = now_rfc3339()
+    meta["deletionGracePeriodSeconds"] = 0
 
 
 def after_removal(store: Store, resource: ResourceType, obj: Obj) -> None:
@@ -70,8 +75,6 @@ def _dependents(store: Store, uid: str) -> list[tuple[ResourceType, Obj]]:
 
 
 def _delete_quietly(store: Store, resource: ResourceType, obj: Obj, propagation: str) -> None:
-    from .errors import ApiError
-
     meta = obj["metadata"]
     # Already gone is fine: another path of the cascade got there first.
     with contextlib.suppress(ApiError):
@@ -109,8 +112,7 @@ def _terminate_namespace(store: Store, resource: ResourceType, key: tuple[str, s
                          obj: Obj) -> Obj:
     meta = obj["metadata"]
     if not meta.get("deletionTimestamp"):
-        meta["deletionTimestamp"] = now_rfc3339()
-        meta["deletionGracePeriodSeconds"] = 0
+        _mark_deleting(meta)
         obj.setdefault("spec", {})["finalizers"] = [NAMESPACE_FINALIZER]
         obj.setdefault("status", {})["phase"] = "Terminating"
         store._store(resource, key, obj, "MODIFIED")

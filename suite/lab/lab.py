@@ -24,6 +24,7 @@ from .api import ApiServer
 from .api.crds import crd_for, custom_resources
 from .api.faults import FaultPlan
 from .context import LabContext
+from .drivers import load_drivers
 from .store import Store
 
 log = logging.getLogger("suite.lab")
@@ -31,12 +32,6 @@ T = TypeVar("T")
 
 BOOTSTRAP_NAMESPACES = ("default", "kube-system", "kube-public", "openshift-cnv")
 START_TIMEOUT_S = 120.0
-
-
-def _load_drivers(path: Path | None) -> list[Any]:
-    from .drivers import load_drivers
-
-    return list(load_drivers(path))
 
 
 def _make_dataplane(state_dir: Path) -> Any:
@@ -112,7 +107,7 @@ class Lab:
         return self
 
     async def _start_parts(self) -> None:
-        drivers = _load_drivers(self.drivers_file)
+        drivers = list(load_drivers(self.drivers_file))
         if self.state_dir is None:
             self.state_dir = Path(tempfile.mkdtemp(prefix="kvs-lab-"))
         self.state_dir.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ _SET_RE = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
 _KEY_RE = re.compile(r"^[A-Za-z0-9_./-]+$")
 
 
-def _split_terms(selector: str) -> list[str]:
+def split_terms(selector: str) -> list[str]:
     """Split on commas that are not inside parentheses."""
     terms: list[str] = []
     current: list[str] = []
@@ -65,7 +65,7 @@ def label_selector(selector: str | None) -> Predicate:
     """Predicate over a whole object, matching its metadata.labels."""
     if not selector:
         return lambda obj: True
-    preds = [_label_term(t) for t in _split_terms(selector)]
+    preds = [_label_term(t) for t in split_terms(selector)]
 
     def matches(obj: dict[str, Any]) -> bool:
         labels = (obj.get("metadata") or {}).get("labels") or {}
@@ -93,7 +93,7 @@ def field_selector(selector: str | None) -> Predicate:
     if not selector:
         return lambda obj: True
     preds: list[Predicate] = []
-    for term in _split_terms(selector):
+    for term in split_terms(selector):
         for op in ("!=", "==", "="):
             if op in term:
                 path, value = (part.strip() for part in term.split(op, 1))

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from . import errors
+from . import errors, gc
 from .clock import now_rfc3339
 from .resources import ResourceRegistry, ResourceType
 from .selectors import field_selector, label_selector
@@ -183,8 +183,6 @@ class Store:
                propagation: str | None = None, preconditions: dict[str, str] | None = None,
                admit: bool = False, dry_run: bool = False) -> tuple[Obj, bool]:
         """Returns (object, removed): removed is False while finalizers hold it."""
-        from . import gc
-
         resource = self.resource(ref)
         key = self._key(resource, namespace, name)
         old = self._bucket(resource).get(key)
@@ -210,7 +208,8 @@ class Store:
         match = self._matcher(label_selector, field_selector, predicate)
         watcher = Watcher(resource, namespace, match, self._watchers.discard)
         if resource_version in (None, "", "0"):
-            for obj in self.list(resource, namespace, predicate=match)[0]:
+            # push() copies each event, so the stored dicts need no copy here.
+            for obj in self.list(resource, namespace, predicate=match, copies=False)[0]:
                 watcher.push(WatchEvent("ADDED", obj, self._rv, resource))
         else:
             for event in self._replay(int(resource_version)):
@@ -319,8 +318,6 @@ class Store:
 
     def _remove(self, resource: ResourceType, key: tuple[str, str], obj: Obj) -> Obj:
         """Drop the object for good, emit DELETED, then let GC react."""
-        from . import gc
-
         self._bucket(resource).pop(key, None)
         self._by_uid.pop(obj["metadata"]["uid"], None)
         rv = self._next_rv()

@@ -25,6 +25,8 @@ from suite.vm.manifests import (
 from suite.vm.naming import unique_name
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from suite.checks.base import ClassContext
     from suite.vm.evidence import Cell
 
@@ -58,15 +60,21 @@ def take_volume_snapshot(ctx: ClassContext, cell: Cell, claim: str, snapshot_cla
     name = unique_name(ctx.storage_class, "vsnap")
     ctx.kube.create(volume_snapshot(name, ctx.namespace, claim, snapshot_class))
     cell.evidence.update(volumeSnapshot=name, volumeSnapshotClass=snapshot_class)
+    return _await(ctx, cell, SNAPSHOT_API, "VolumeSnapshot", name, _ready_snapshot,
+                  ctx.profile.timeouts.snapshot_s, "broken", "not ready")
+
+
+def _await(ctx: ClassContext, cell: Cell, api: str, kind: str, name: str,
+           predicate: Callable[[Obj], bool | str], timeout_s: float, verdict: str,
+           pending: str) -> Obj | Outcome:
+    """Wait for ``predicate``; a failure or timeout closes the cell with ``verdict``."""
     try:
-        return ctx.kube.wait_for(SNAPSHOT_API, "VolumeSnapshot", name, _ready_snapshot,
-                                 ctx.profile.timeouts.snapshot_s,
-                                 f"VolumeSnapshot {name} to be ready", ctx.namespace)
+        return ctx.kube.wait_for(api, kind, name, predicate, timeout_s, f"{kind} {name}",
+                                 ctx.namespace)
     except WaitFailed as failed:
-        return cell.done("broken", f"VolumeSnapshot {name} failed: {failed.reason}")
+        return cell.done(verdict, f"{kind} {name} failed: {failed.reason}")
     except WaitTimeout:
-        return cell.done("broken", f"VolumeSnapshot {name} not ready within "
-                         f"{ctx.profile.timeouts.snapshot_s:.0f}s")
+        return cell.done(verdict, f"{kind} {name} {pending} within {timeout_s:.0f}s")
 
 
 def restore_claim(ctx: ClassContext, snapshot: Obj, disk: DataDisk) -> str:
@@ -102,15 +110,10 @@ def take_vm_snapshot(ctx: ClassContext, cell: Cell, vm: str, volume: str,
     api, name = _create_vm_snapshot(ctx, vm)
     cell.evidence.update(vmSnapshot=name, volumeSnapshotClass=snapshot_class)
     verdict = "broken" if snapshot_class else "unsupported"
-    try:
-        snap = ctx.kube.wait_for(api, "VirtualMachineSnapshot", name, _vm_snapshot_done,
-                                 ctx.profile.timeouts.snapshot_s,
-                                 f"VirtualMachineSnapshot {name}", ctx.namespace)
-    except WaitFailed as failed:
-        return cell.done(verdict, f"VirtualMachineSnapshot {name} failed: {failed.reason}")
-    except WaitTimeout:
-        return cell.done(verdict, f"VirtualMachineSnapshot {name} not ready within "
-                         f"{ctx.profile.timeouts.snapshot_s:.0f}s")
+    snap = _await(ctx, cell, api, "VirtualMachineSnapshot", name, _vm_snapshot_done,
+                  ctx.profile.timeouts.snapshot_s, verdict, "not ready")
+    if isinstance(snap, Outcome):
+        return snap
     status = snap.get("status") or {}
     cell.evidence.update(indications=status.get("indications"),
                          snapshotVolumes=status.get("snapshotVolumes"))
@@ -151,15 +154,8 @@ def restore_vm(ctx: ClassContext, cell: Cell, vm: str, snap: Obj) -> Obj | Outco
     name = f"{snap['metadata']['name']}-r{secrets.token_hex(2)}"
     ctx.kube.create(vm_restore(name, ctx.namespace, vm, snap["metadata"]["name"], api))
     cell.evidence.update(vmRestore=name)
-    try:
-        return ctx.kube.wait_for(api, "VirtualMachineRestore", name, _restore_done,
-                                 ctx.profile.timeouts.restore_s,
-                                 f"VirtualMachineRestore {name}", ctx.namespace)
-    except WaitFailed as failed:
-        return cell.done("broken", f"VirtualMachineRestore {name} failed: {failed.reason}")
-    except WaitTimeout:
-        return cell.done("broken", f"VirtualMachineRestore {name} not complete within "
-                         f"{ctx.profile.timeouts.restore_s:.0f}s")
+    return _await(ctx, cell, api, "VirtualMachineRestore", name, _restore_done,
+                  ctx.profile.timeouts.restore_s, "broken", "not complete")
 
 
 def restored_claim(restore: Obj, volume: str) -> str | None:

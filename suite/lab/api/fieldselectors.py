@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..errors import bad_request
 from ..resources import ResourceType
-from ..selectors import _split_terms
+from ..selectors import split_terms
 
 _COMMON = frozenset({"metadata.name", "metadata.namespace"})
 _EXTRA: dict[tuple[str, str], frozenset[str]] = {
@@ -32,7 +32,7 @@ def check_field_selector(resource: ResourceType, selector: str | None) -> None:
     if not selector:
         return
     allowed = _COMMON | _EXTRA.get(resource.key, frozenset())
-    for term in _split_terms(selector):
+    for term in split_terms(selector):
         field = term.split("!=")[0].split("=")[0].strip()
         if field not in allowed:
             raise bad_request(f"field label not supported: {field}")

@@ -190,12 +190,7 @@ class ObjectHandlers:
         meta["name"], meta["namespace"] = target.name, target.namespace
         self._require_rv_for_custom(resource, obj)
         stored = self.store.get(resource, target.namespace, target.name or "", copies=False)
-        warnings = self.validate(resource, obj, options.field_validation, stored)
-        check_labels(resource, meta)
-        updated = self.store.update(resource, obj, subresource=target.subresource,
-                                    admit=True, dry_run=options.dry_run)
-        return reply(self.render(request, resource, updated),
-                     headers=_warning_headers(warnings))
+        return self._store_update(request, target, resource, options, obj, stored)
 
     async def _patch(self, request: web.Request, target: Target, resource: ResourceType,
                      options: Options) -> web.Response:
@@ -205,9 +200,14 @@ class ObjectHandlers:
         self._check_type(resource, patched)
         _metadata(patched).update(name=target.name,
                                   namespace=current["metadata"].get("namespace"))
-        warnings = self.validate(resource, patched, options.field_validation, current)
-        check_labels(resource, patched["metadata"])
-        updated = self.store.update(resource, patched, subresource=target.subresource,
+        return self._store_update(request, target, resource, options, patched, current)
+
+    def _store_update(self, request: web.Request, target: Target, resource: ResourceType,
+                      options: Options, obj: Obj, current: Obj) -> web.Response:
+        """Validate the new object against the stored one, then store and render it."""
+        warnings = self.validate(resource, obj, options.field_validation, current)
+        check_labels(resource, obj["metadata"])
+        updated = self.store.update(resource, obj, subresource=target.subresource,
                                     admit=True, dry_run=options.dry_run)
         return reply(self.render(request, resource, updated),
                      headers=_warning_headers(warnings))

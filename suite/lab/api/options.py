@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from ..errors import ApiError, bad_request
+from ..errors import bad_request
 
 FIELD_VALIDATION = ("Strict", "Warn", "Ignore")
 
@@ -97,7 +97,7 @@ async def read_body(request: web.Request, *, optional: bool = False) -> Any:
             return yaml.safe_load(raw)
         return json.loads(raw)
     except (ValueError, yaml.YAMLError) as exc:
-        raise ApiError(400, "BadRequest", f"error decoding request body: {exc}") from None
+        raise bad_request(f"error decoding request body: {exc}") from None
 
 
 async def read_object(request: web.Request) -> dict[str, Any]:

@@ -14,7 +14,14 @@ from typing import Any
 from ..clock import now_rfc3339
 from ..drivers import DriverProfile
 from ..events import record_event
-from .common import Drivers, Obj, add_finalizer, remove_finalizer, settle
+from .common import (
+    Drivers,
+    Obj,
+    add_finalizer,
+    attached_pv,
+    attachments_of,
+    remove_finalizer,
+)
 from .workqueue import Key, WorkQueue, feed
 
 VA = "storage.k8s.io/volumeattachments"
@@ -36,10 +43,9 @@ class Attacher:
     def _keys(self, va: Obj) -> list[Key]:
         """The attachment itself, and the ones of the same volume still waiting (a
         Multi-Attach refusal is retried as soon as the other node lets go)."""
-        pv = va["spec"]["source"].get("persistentVolumeName")
-        waiting = [(None, o["metadata"]["name"]) for o in self.store.list(VA)[0]
-                   if o["spec"]["source"].get("persistentVolumeName") == pv
-                   and (o.get("status") or {}).get("attachError")]
+        waiting = [(None, o["metadata"]["name"])
+                   for o in attachments_of(self.store, attached_pv(va))
+                   if (o.get("status") or {}).get("attachError")]
         return [(None, va["metadata"]["name"]), *waiting]
 
     async def reconcile(self, key: Key) -> float | None:
@@ -57,8 +63,7 @@ class Attacher:
     async def _attach(self, va: Obj, fin: str) -> float | None:
         name = va["metadata"]["name"]
         self.store.mutate(VA, None, name, lambda obj: add_finalizer(obj, fin))
-        pv = self.store.try_get("persistentvolumes", None,
-                                va["spec"]["source"].get("persistentVolumeName", ""))
+        pv = self.store.try_get("persistentvolumes", None, attached_pv(va))
         if pv is None:
             return self._fail(va, "persistentvolume not found; waiting for it to exist")
         driver = self.drivers.by_provisioner[va["spec"]["attacher"]]
@@ -67,7 +72,7 @@ class Attacher:
             return self._fail(va, refusal)
         handle, node = pv["spec"]["csi"]["volumeHandle"], va["spec"]["nodeName"]
         await self.ctx.dataplane.attach(handle, node)
-        device = str(await settle(self.ctx.dataplane.device_path(handle, node)))
+        device = str(await self.ctx.dataplane.device_path(handle, node))
 
         def attached(obj: Obj) -> None:
             obj["status"] = {"attached": True, "attachmentMetadata": {"devicePath": device}}
@@ -112,8 +117,7 @@ class Attacher:
         return 2.0  # the attacher retries, as the real one does with backoff
 
     async def _detach(self, va: Obj, fin: str) -> None:
-        pv = self.store.try_get("persistentvolumes", None,
-                                va["spec"]["source"].get("persistentVolumeName", ""))
+        pv = self.store.try_get("persistentvolumes", None, attached_pv(va))
         if pv and (va.get("status") or {}).get("attached"):
             await self.ctx.dataplane.detach(pv["spec"]["csi"]["volumeHandle"],
                                             va["spec"]["nodeName"])

@@ -6,7 +6,6 @@ external-snapshotter, CDI), because clients and the suite read them.
 
 from __future__ import annotations
 
-import inspect
 import math
 import re
 from typing import Any
@@ -107,6 +106,17 @@ def requested_bytes(pvc: Obj) -> int:
     return parse_quantity(requests.get("storage", "0"))
 
 
+def attached_pv(va: Obj) -> str:
+    """The PersistentVolume a VolumeAttachment names ('' if none)."""
+    return ((va.get("spec") or {}).get("source") or {}).get("persistentVolumeName") or ""
+
+
+def attachments_of(store: Any, pv_name: str) -> list[Obj]:
+    """The VolumeAttachments of one PersistentVolume."""
+    return store.list("storage.k8s.io/volumeattachments",
+                      predicate=lambda va: attached_pv(va) == pv_name)[0]
+
+
 def volume_mode(pvc_or_pv: Obj) -> str:
     return (pvc_or_pv.get("spec") or {}).get("volumeMode") or "Filesystem"
 
@@ -142,11 +152,6 @@ def fs_overhead(ctx: Any, storage_class: str | None = None) -> float:
     value = (overhead.get("storageClass") or {}).get(storage_class or "",
                                                        overhead.get("global"))
     return float(value) if value is not None else DEFAULT_FS_OVERHEAD
-
-
-async def settle(value: Any) -> Any:
-    """The value of a data-plane call that may be sync or async (path lookups)."""
-    return await value if inspect.isawaitable(value) else value
 
 
 def pv_phase(phase: str) -> Any:

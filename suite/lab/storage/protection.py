@@ -17,6 +17,8 @@ from .common import (
     FIN_PVC_PROTECTION,
     Drivers,
     Obj,
+    attached_pv,
+    attachments_of,
     pv_phase,
     remove_finalizer,
 )
@@ -77,7 +79,7 @@ class Protection:
 
     @staticmethod
     def _attachment_keys(va: Obj) -> list[Key]:
-        name = ((va.get("spec") or {}).get("source") or {}).get("persistentVolumeName")
+        name = attached_pv(va)
         return [(None, name)] if name else []
 
     async def reconcile_claim(self, key: Key) -> float | None:
@@ -117,10 +119,7 @@ class Protection:
 
     async def _reclaim(self, pv: Obj) -> float | None:
         name = pv["metadata"]["name"]
-        attachments = self.store.list(
-            "storage.k8s.io/volumeattachments",
-            predicate=lambda va: va["spec"]["source"].get("persistentVolumeName") == name)[0]
-        if attachments:
+        if attachments_of(self.store, name):
             return None  # detaching first; the attachment's removal brings us back
         if FIN_PROVISIONER_DELETE in (pv["metadata"].get("finalizers") or []):
             await self.ctx.dataplane.delete_volume(pv["spec"]["csi"]["volumeHandle"])

@@ -17,6 +17,8 @@ from ..events import record_event
 from .common import (
     Drivers,
     Obj,
+    attached_pv,
+    attachments_of,
     drop_condition,
     format_quantity,
     parse_quantity,
@@ -45,9 +47,7 @@ class Resizer:
                        "resizer-attachments")
 
     def _claim_of_attachment(self, va: Obj) -> list[Key]:
-        pv = self.store.try_get("persistentvolumes", None,
-                                ((va.get("spec") or {}).get("source") or {})
-                                .get("persistentVolumeName", ""))
+        pv = self.store.try_get("persistentvolumes", None, attached_pv(va))
         ref = ((pv or {}).get("spec") or {}).get("claimRef") or {}
         return [(ref["namespace"], ref["name"])] if ref.get("name") else []
 
@@ -69,9 +69,7 @@ class Resizer:
         return None
 
     def _attachments(self, pv: Obj) -> list[Obj]:
-        name = pv["metadata"]["name"]
-        return self.store.list(VA, predicate=lambda va: va["spec"]["source"].get(
-            "persistentVolumeName") == name)[0]
+        return attachments_of(self.store, pv["metadata"]["name"])
 
     def _in_use(self, pvc: Obj, pv: Obj) -> bool:
         """In use as the external-resizer sees it: a running consumer names the claim, or

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from ..clock import now_rfc3339
+from ..drivers import DriverProfile
 from ..errors import ApiError
 from ..events import record_event
 from .common import Drivers, Obj, add_finalizer, format_quantity, parse_quantity, remove_finalizer
@@ -63,16 +64,17 @@ class Snapshotter:
                 not vs["spec"]["source"].get("persistentVolumeClaimName"):
             return None
         try:
-            pvc, pv, vsclass = self._inputs(vs)
+            pv, vsclass = self._inputs(vs)
         except SnapshotError as exc:
             self._error(vs, exc)
             return 5.0
-        if self.drivers.for_pv(pv) is None:
+        driver = self.drivers.for_pv(pv)
+        if driver is None:
             return None  # another driver's volume: not ours to snapshot
-        await self._take(vs, pvc, pv, vsclass)
+        await self._take(vs, pv, vsclass, driver)
         return None
 
-    def _inputs(self, vs: Obj) -> tuple[Obj, Obj, Obj]:
+    def _inputs(self, vs: Obj) -> tuple[Obj, Obj]:
         ns, claim = vs["metadata"]["namespace"], vs["spec"]["source"]["persistentVolumeClaimName"]
         pvc = self.store.try_get("persistentvolumeclaims", ns, claim)
         if pvc is None:
@@ -83,7 +85,7 @@ class Snapshotter:
                                 f"the PVC {claim} is not yet bound to a PV, will not attempt "
                                 "to take a snapshot")
         pv = self.store.get("persistentvolumes", None, pvc["spec"]["volumeName"])
-        return pvc, pv, self._snapshot_class(vs, pv)
+        return pv, self._snapshot_class(vs, pv)
 
     def _snapshot_class(self, vs: Obj, pv: Obj) -> Obj:
         name = vs["spec"].get("volumeSnapshotClassName")
@@ -108,11 +110,10 @@ class Snapshotter:
                                 f"Failed to set default snapshot class with error {detail}")
         return defaults[0]
 
-    async def _take(self, vs: Obj, pvc: Obj, pv: Obj, vsclass: Obj) -> None:
+    async def _take(self, vs: Obj, pv: Obj, vsclass: Obj, driver: DriverProfile) -> None:
         meta = vs["metadata"]
         vs = self.store.mutate(VS, meta["namespace"], meta["name"],
                                lambda o: add_finalizer(o, FIN_VS_BOUND))
-        driver = self.drivers.for_pv(pv)
         content_name = f"snapcontent-{meta['uid']}"
         snapshot_id = f"snapshot-{meta['uid']}"
         content = self.store.try_get(VSC, None, content_name) or \
@@ -120,7 +121,7 @@ class Snapshotter:
         if not (content.get("status") or {}).get("readyToUse"):
             await self.ctx.dataplane.snapshot(
                 pv["spec"]["csi"]["volumeHandle"], snapshot_id,
-                from_birth=bool(driver and driver.has_fault("snapshot-restores-stale-data")))
+                from_birth=driver.has_fault("snapshot-restores-stale-data"))
             content = self._content_ready(content_name, snapshot_id, pv)
         self._snapshot_ready(vs, content)
 

@@ -167,6 +167,24 @@ def vm_action(api_client: kubernetes.client.ApiClient, ns: str, name: str,
     return int(status)
 
 
+def migration_manifest(name: str, vmi: str) -> dict[str, Any]:
+    return {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstanceMigration",
+            "metadata": {"name": name}, "spec": {"vmiName": vmi}}
+
+
+def wait_migration(kv: Any, ns: str, name: str, timeout_s: float = 30.0) -> dict[str, Any]:
+    """Wait for a VirtualMachineInstanceMigration to end (Succeeded or Failed)."""
+    return wait_for(lambda: kv.get_namespaced_custom_object(
+        *KV, ns, "virtualmachineinstancemigrations", name),
+        lambda m: m.get("status", {}).get("phase") in ("Succeeded", "Failed"),
+        f"migration {name} to finish", timeout_s)
+
+
+def wait_pod_running(core: kubernetes.client.CoreV1Api, ns: str, name: str) -> Any:
+    return wait_for(lambda: core.read_namespaced_pod(name, ns),
+                    lambda pod: pod.status.phase == "Running", f"pod {name}")
+
+
 def volume_image(state_dir: Any, core: kubernetes.client.CoreV1Api, ns: str,
                  claim: str) -> Any:
     """The file the storage holds for a claim's volume (state_dir/volumes/<handle>)."""

@@ -6,7 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import kubernetes
-from kvhelpers import cloud_init, create_vm, custom, get_vmi, vm_manifest, wait_for, wait_printable
+from kvhelpers import (
+    cloud_init,
+    create_vm,
+    custom,
+    get_vmi,
+    vm_manifest,
+    wait_pod_running,
+    wait_printable,
+)
 
 from suite.lab.compute.procs import session_members
 
@@ -27,8 +35,7 @@ def test_lab_stop_ends_guests_and_pods(lab_factory: Any) -> None:
     core.create_namespaced_pod("default", {"metadata": {"name": "sleeper"}, "spec": {
         "containers": [{"name": "c", "image": "x", "command": ["sh", "-c", "sleep 600 & wait"]}]}})
     wait_printable(kv, "default", "lonely", "Running")
-    wait_for(lambda: core.read_namespaced_pod("sleeper", "default").status.phase,
-             lambda phase: phase == "Running", "the pod")
+    wait_pod_running(core, "default", "sleeper")
     client.close()
     guest = lab.ctx.extras["compute"].guests[get_vmi(kv, "default", "lonely")["metadata"]["uid"]]
     pod_pid = lab.ctx.extras["pods"].pid_of("default", "sleeper", None)

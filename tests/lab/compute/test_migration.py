@@ -16,9 +16,11 @@ from kvhelpers import (
     create_vm,
     custom,
     get_vmi,
+    migration_manifest,
     vm_action,
     vm_manifest,
     wait_for,
+    wait_migration,
     wait_printable,
 )
 
@@ -44,18 +46,6 @@ def _written(console: Console) -> int:
     return int(console.run("cat $HOME/written 2>/dev/null || echo 0")[1] or 0)
 
 
-def _migration(name: str, vmi: str) -> dict[str, Any]:
-    return {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstanceMigration",
-            "metadata": {"name": name}, "spec": {"vmiName": vmi}}
-
-
-def _wait_migration(kv: Any, ns: str, name: str) -> dict[str, Any]:
-    return wait_for(lambda: kv.get_namespaced_custom_object(
-        *KV, ns, "virtualmachineinstancemigrations", name),
-        lambda m: m.get("status", {}).get("phase") in ("Succeeded", "Failed"),
-        f"migration {name} to finish", 30)
-
-
 def test_rwx_vm_migrates_while_the_guest_writes(lab: Any, api_client: Any, core: Any, kv: Any,
                                                  ns: str) -> None:
     create_vm(kv, ns, vm_manifest("mover", user_data=cloud_init("pw"), data_volumes=[
@@ -70,8 +60,8 @@ def test_rwx_vm_migrates_while_the_guest_writes(lab: Any, api_client: Any, core:
     assert console.run(WRITER.format(n=BLOCKS, dev=dev))[0] == 0
     started = wait_for(lambda: _written(console), lambda n: n >= 5, "the writer to start")
     kv.create_namespaced_custom_object(*KV, ns, "virtualmachineinstancemigrations",
-                                       _migration("move-1", "mover"))
-    done = _wait_migration(kv, ns, "move-1")
+                                       migration_manifest("move-1", "mover"))
+    done = wait_migration(kv, ns, "move-1")
     moved = _written(console)
     wait_for(lambda: _written(console), lambda n: n >= moved + 5, "writes on the target")
     assert console.run("touch $HOME/stop; wait", 60)[0] == 0
@@ -110,7 +100,7 @@ def test_rwo_vm_is_not_migratable_and_is_refused(api_client: Any, kv: Any, ns: s
     assert f"Reason: {migratable['reason']}, Message: {migratable['message']}" in expected
     with pytest.raises(kubernetes.client.ApiException) as refused:
         kv.create_namespaced_custom_object(*KV, ns, "virtualmachineinstancemigrations",
-                                           _migration("never", "pinned"))
+                                           migration_manifest("never", "pinned"))
     assert refused.value.status == 400
     assert ('admission webhook \\"migration-create-validator.kubevirt.io\\" denied the '
             'request: ' + expected) in refused.value.body
@@ -142,7 +132,7 @@ def test_migration_fails_fault_leaves_the_vmi_running(lab_factory: Any) -> None:
         *KV, "default", "virtualmachineinstancemigrations")["items"], bool, "a VMIM")[0][
         "metadata"]["name"]
     assert name.startswith("kubevirt-migrate-vm-")
-    failed = _wait_migration(kv, "default", name)
+    failed = wait_migration(kv, "default", name)
     assert failed["status"]["phase"] == "Failed"
     vmi = get_vmi(kv, "default", "stuck")
     assert vmi["status"]["phase"] == "Running" and vmi["status"]["nodeName"] == source

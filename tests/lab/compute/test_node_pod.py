@@ -19,6 +19,7 @@ from kvhelpers import (
     get_vmi,
     vm_manifest,
     wait_for,
+    wait_pod_running,
     wait_printable,
 )
 
@@ -59,8 +60,7 @@ def _node_view(api_client: Any, ns: str, storage_class: str) -> list[str]:
     console.close()
     node = get_vmi(kv, ns, vm)["status"]["nodeName"]
     core.create_namespaced_pod(ns, _privileged_pod(f"{vm}-debug", node))
-    wait_for(lambda: core.read_namespaced_pod(f"{vm}-debug", ns).status.phase,
-             lambda phase: phase == "Running", "the debug pod")
+    wait_pod_running(core, ns, f"{vm}-debug")
     lines = _exec(core, ns, f"{vm}-debug", NODE_CHECK).split("\n")
     return [line for line in lines if line.strip()]
 
@@ -95,8 +95,7 @@ def test_encryption_not_applied_shows_plaintext_on_the_node(lab_factory: Any) ->
 def test_exec_reports_exit_codes_and_streams(core: Any, ns: str) -> None:
     core.create_namespaced_pod(ns, {"metadata": {"name": "plain"}, "spec": {"containers": [
         {"name": "c", "image": "busybox", "command": ["sleep", "600"]}]}})
-    pod = wait_for(lambda: core.read_namespaced_pod("plain", ns),
-                   lambda p: p.status.phase == "Running", "the pod")
+    pod = wait_pod_running(core, ns, "plain")
     assert pod.spec.node_name and pod.status.container_statuses[0].ready
     client = stream(core.connect_get_namespaced_pod_exec, "plain", ns,
                     command=["sh", "-c", "echo out; echo err >&2; exit 3"], stderr=True,

@@ -28,6 +28,17 @@ def _owned(name: str, owner: dict[str, Any]) -> dict[str, Any]:
     return {"metadata": {"name": name, "namespace": "ns1", "ownerReferences": [ref]}}
 
 
+def _held(obj: dict[str, Any], finalizer: str = "example.com/hold") -> dict[str, Any]:
+    obj["metadata"]["finalizers"] = [finalizer]
+    return obj
+
+
+def _release(store: Store, plural: str, obj: dict[str, Any]) -> None:
+    """Clear the finalizers, as the controller that owns them would once done."""
+    obj["metadata"]["finalizers"] = []
+    store.update(plural, obj)
+
+
 def test_create_assigns_identity_and_rejects_duplicates(store: Store) -> None:
     created = store.create("configmaps", _cm("a"))
     meta = created["metadata"]
@@ -88,13 +99,10 @@ def test_selectors(store: Store) -> None:
 
 
 def test_finalizers_hold_deletion_until_removed(store: Store) -> None:
-    obj = _cm("a")
-    obj["metadata"]["finalizers"] = ["example.com/hold"]
-    store.create("configmaps", obj)
+    store.create("configmaps", _held(_cm("a")))
     held, removed = store.delete("configmaps", "ns1", "a")
     assert not removed and held["metadata"]["deletionTimestamp"]
-    held["metadata"]["finalizers"] = []
-    store.update("configmaps", held)
+    _release(store, "configmaps", held)
     assert store.try_get("configmaps", "ns1", "a") is None
 
 
@@ -105,15 +113,12 @@ def test_background_and_foreground_gc(store: Store) -> None:
     assert removed and store.try_get("secrets", "ns1", "dep") is None
 
     owner = store.create("configmaps", _cm("owner2"))
-    dep = _owned("dep2", owner)
-    dep["metadata"]["finalizers"] = ["example.com/slow"]
-    store.create("secrets", dep)
+    store.create("secrets", _held(_owned("dep2", owner), "example.com/slow"))
     held, removed = store.delete("configmaps", "ns1", "owner2", propagation="Foreground")
     assert not removed and "foregroundDeletion" in held["metadata"]["finalizers"]
     dep_now = store.get("secrets", "ns1", "dep2")
     assert dep_now["metadata"]["deletionTimestamp"]
-    dep_now["metadata"]["finalizers"] = []
-    store.update("secrets", dep_now)
+    _release(store, "secrets", dep_now)
     assert store.try_get("configmaps", "ns1", "owner2") is None
 
 
@@ -125,9 +130,7 @@ def test_orphan_propagation_keeps_dependents(store: Store) -> None:
 
 
 def test_namespace_terminates_after_its_contents(store: Store) -> None:
-    held = _cm("held")
-    held["metadata"]["finalizers"] = ["example.com/hold"]
-    store.create("configmaps", held)
+    store.create("configmaps", _held(_cm("held")))
     store.create("configmaps", _cm("free"))
     store.delete("namespaces", None, "ns1")
     ns = store.get("namespaces", None, "ns1")
@@ -136,9 +139,7 @@ def test_namespace_terminates_after_its_contents(store: Store) -> None:
     with pytest.raises(ApiError) as err:
         store.create("configmaps", _cm("late"))
     assert err.value.code == 403
-    obj = store.get("configmaps", "ns1", "held")
-    obj["metadata"]["finalizers"] = []
-    store.update("configmaps", obj)
+    _release(store, "configmaps", store.get("configmaps", "ns1", "held"))
     assert store.try_get("namespaces", None, "ns1") is None
 
 

@@ -108,6 +108,25 @@ def wait_event(api: Api, ns: str, name: str, reason: str,
         (e for e in api.events(ns, name) if e[1] == reason), None), timeout_s)
 
 
+def snapshot(api: Api, ns: str, name: str, claim: str) -> None:
+    api.custom_create(SNAP, "volumesnapshots", ns, {
+        "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
+        "metadata": {"name": name}, "spec": {"source": {"persistentVolumeClaimName": claim}}})
+
+
+def ready_snapshot(api: Api, ns: str, name: str, timeout_s: float = 20.0) -> dict[str, Any]:
+    def probe() -> dict[str, Any] | None:
+        vs = api.custom_get(SNAP, "volumesnapshots", name, ns)
+        return vs if (vs.get("status") or {}).get("readyToUse") else None
+
+    return wait_for(f"snapshot {name} ready", probe, timeout_s)
+
+
+def restore(api: Api, ns: str, name: str, sc: str, mode: str, snap: str, size: str) -> None:
+    api.create_pvc(ns, name, sc, mode, ["ReadWriteOnce"], size=size, data_source={
+        "apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": snap})
+
+
 def _if(value: Any, test: Callable[[Any], bool]) -> Any:
     return value if test(value) else None
 

@@ -17,13 +17,14 @@ from storagehelpers import (
     dv_phase,
     export_of,
     read_at,
+    ready_snapshot,
+    snapshot,
     wait_bound,
     wait_dv,
     wait_event,
     wait_for,
     write_at,
 )
-from test_snapshot import ready_snapshot, snapshot
 
 from suite.lab.lab import Lab
 

@@ -15,13 +15,15 @@ from storagehelpers import (
     export_of,
     handle_of,
     read_at,
+    ready_snapshot,
+    restore,
+    snapshot,
     wait_bound,
     wait_dv,
     wait_event,
     wait_for,
     write_at,
 )
-from test_snapshot import ready_snapshot, restore, snapshot
 
 from suite.lab.lab import Lab
 

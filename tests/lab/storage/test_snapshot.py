@@ -11,6 +11,9 @@ from storagehelpers import (
     Api,
     export_of,
     read_at,
+    ready_snapshot,
+    restore,
+    snapshot,
     wait_bound,
     wait_event,
     wait_for,
@@ -20,25 +23,6 @@ from storagehelpers import (
 from suite.lab.lab import Lab
 
 BEFORE, AFTER = b"written-before-the-snapshot" * 8, b"written-after-the-snapshot!" * 8
-
-
-def snapshot(api: Api, ns: str, name: str, claim: str) -> None:
-    api.custom_create(SNAP, "volumesnapshots", ns, {
-        "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
-        "metadata": {"name": name}, "spec": {"source": {"persistentVolumeClaimName": claim}}})
-
-
-def ready_snapshot(api: Api, ns: str, name: str) -> dict:
-    def probe() -> dict | None:
-        vs = api.custom_get(SNAP, "volumesnapshots", name, ns)
-        return vs if (vs.get("status") or {}).get("readyToUse") else None
-
-    return wait_for(f"snapshot {name} ready", probe)
-
-
-def restore(api: Api, ns: str, name: str, sc: str, mode: str, snap: str, size: str) -> None:
-    api.create_pvc(ns, name, sc, mode, ["ReadWriteOnce"], size=size, data_source={
-        "apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": snap})
 
 
 @pytest.mark.parametrize(("sc", "mode"), [("lab-ceph-rbd", "Block"), ("lab-slow", "Filesystem")])
