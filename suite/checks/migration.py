@@ -84,6 +84,13 @@ def _migrate(ctx: ClassContext, cell: Cell, vm: GuestVM, disk: DataDisk) -> Outc
     stopped = vm.probe.loop_stop(disk.serial).written
     cell.evidence.update(blocksBeforeMigration=before, blocksSeenAfter=after,
                          blocksWritten=stopped)
+    source, target = cell.evidence.get("sourceNode"), cell.evidence.get("targetNode")
+    if not target or target == source:
+        return cell.done("broken", f"migration reported Succeeded but the VMI is still on "
+                         f"{target or 'no node'}")
+    if after <= before:
+        return cell.done("broken", f"the guest's writes stopped at block {before} and did "
+                         "not resume after the migration")
     try:
         verified = vm.probe.loop_verify(disk.serial, LOOP_OFFSET, stopped, seed)
     except ProbeError as error:
