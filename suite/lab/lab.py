@@ -24,7 +24,7 @@ from .api import ApiServer
 from .api.crds import crd_for, custom_resources
 from .api.faults import FaultPlan
 from .context import LabContext
-from .drivers import load_drivers
+from .labprofile import load_lab_profile
 from .store import Store
 
 log = logging.getLogger("suite.lab")
@@ -107,12 +107,13 @@ class Lab:
         return self
 
     async def _start_parts(self) -> None:
-        drivers = list(load_drivers(self.drivers_file))
+        profile = load_lab_profile(self.drivers_file)
         if self.state_dir is None:
             self.state_dir = Path(tempfile.mkdtemp(prefix="kvs-lab-"))
         self.state_dir.mkdir(parents=True, exist_ok=True)
         server_tls = tls.generate(self.state_dir / "tls")
-        ctx = self._ctx = LabContext(Store(), self.state_dir, drivers)
+        ctx = self._ctx = LabContext(Store(), self.state_dir, list(profile.drivers),
+                                     cluster=profile.cluster)
         self._api = ApiServer(ctx, server_tls, self.token, self.port)
         self._api.bind()
         bootstrap(ctx.store, self._api.schemas)

@@ -62,7 +62,7 @@ def test_file_errors(tmp_path: Path) -> None:
         load_drivers(broken)
     top = tmp_path / "top.yaml"
     top.write_text(yaml.safe_dump({"driver": []}))
-    with pytest.raises(DriverProfileError, match="expected one top-level key 'drivers'"):
+    with pytest.raises(DriverProfileError, match="expected top-level key 'drivers'"):
         load_drivers(top)
 
 
