@@ -26,6 +26,7 @@ import pytest
 import suite
 from suite.assessment import NOT_IN_PROFILE, ClassAssessment
 from suite.checks.base import CAPABILITIES, FAMILY_CAPABILITIES, ClassContext, Outcome
+from suite.checks.selection import skip_reason, skipping_families
 from suite.cluster.cleanup import CleanupError, CleanupStack
 from suite.cluster.connect import connect, server_version
 from suite.cluster.discovery import (
@@ -40,7 +41,12 @@ from suite.cluster.waits import run_wait
 from suite.config.errors import ConfigError
 from suite.config.run import RunConfig, select_classes
 from suite.report.matrix import ClassResult, RunInfo, build_matrix
-from suite.report.terminal import counts_line, disagreement_lines, summary_lines
+from suite.report.terminal import (
+    counts_line,
+    disagreement_lines,
+    not_tested_lines,
+    summary_lines,
+)
 from suite.report.writer import write_json, write_reports
 
 HEARTBEAT_S = 30.0
@@ -199,7 +205,8 @@ class Session:
     def _create_namespace(self) -> None:
         assert self.kube is not None
         namespace = {"apiVersion": "v1", "kind": "Namespace",
-                     "metadata": {"name": self.run.run_id}}
+                     "metadata": {"name": self.run.run_id,
+                                  "labels": namespace_labels(self.run)}}
         try:
             self.kube.transport.request("POST", "/api/v1/namespaces",
                                         body=_labelled(namespace, self.run.run_id))
@@ -227,6 +234,9 @@ class Session:
             profile=self.run.profile, run_id=self.run.run_id,
             progress=functools.partial(self._progress, name), cancelled=self.cancel)
         families = {f: FAMILIES[f] for f in FAMILY_CAPABILITIES if f in self.run.profile.families}
+        unfit = skip_reason(self.facts[name])
+        if unfit:  # cannot hold a VM disk: decided now, no VM, no bind timeout
+            families = skipping_families(list(families), unfit)
         return ClassAssessment(ctx, families, self.wanted.get(name, set()),
                                on_finish=self._class_finished)
 
@@ -330,6 +340,8 @@ class Session:
         for line in summary_lines(self.matrix):
             write(line)
         write("")
+        for line in not_tested_lines(self.matrix):
+            write(line)
         for line in disagreement_lines(self.matrix):
             write(line)
         write(f"cells: {counts_line(self.matrix)}")
@@ -372,6 +384,20 @@ class Session:
             shutil.rmtree(self.lab_dir, ignore_errors=True)
         if self._old_sigterm is not None:
             signal.signal(signal.SIGTERM, self._old_sigterm)
+
+
+PSA_LEVELS = ("enforce", "audit", "warn")
+
+
+def namespace_labels(run: RunConfig) -> dict[str, str]:
+    """PodSecurity `privileged` when node checks are allowed: the node pod is privileged
+    and would be refused where the cluster's default level is `restricted`. OpenShift's
+    label syncer is told to leave them alone."""
+    if not run.profile.node_checks.privileged_pods:
+        return {}
+    labels = {f"pod-security.kubernetes.io/{level}": "privileged" for level in PSA_LEVELS}
+    labels["security.openshift.io/scc.podSecurityLabelSync"] = "false"
+    return labels
 
 
 def _labelled(obj: dict[str, Any], run_id: str) -> dict[str, Any]:

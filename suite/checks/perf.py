@@ -17,7 +17,7 @@ from suite.guest.console import ConsoleError
 from suite.guest.probe import FIO_NOT_FOUND, ProbeError
 from suite.vm.acquire import NoVolume, boot_any, release
 from suite.vm.evidence import Cell, short
-from suite.vm.guestvm import BootFailure, GuestVM
+from suite.vm.guestvm import TOOLS_KEY, BootFailure, GuestVM
 from suite.vm.manifests import DataDisk
 
 MODES = ("Block", "Filesystem")
@@ -32,10 +32,13 @@ def assess(ctx: ClassContext) -> list[Outcome]:
         return [cell.done("skipped", "the profile defines no fio jobs")]
     ran: dict[str, PerfResult] = {}
     for mode in MODES:
+        missing = missing_fio(ctx)
+        if missing:  # known from an earlier login: no VM to boot, no wait
+            return [cell.done("inconclusive", missing)]
         try:
             result = _measure(ctx, cell, mode, jobs)
-        except FioUnavailable as missing:
-            return [cell.done("inconclusive", str(missing))]
+        except FioUnavailable as error:
+            return [cell.done("inconclusive", missing_fio(ctx) or str(error))]
         except (ConsoleError, ProbeError, BootFailure, KubeError, FioError) as error:
             cell.evidence.setdefault("errors", {})[mode] = short(error)
             continue
@@ -56,6 +59,8 @@ def _measure(ctx: ClassContext, cell: Cell, mode: str, jobs: list) -> PerfResult
     try:
         wanted = getattr(ctx.profile.fio, "size_bytes", None) or DEFAULT_AREA_BYTES
         area = min(wanted, vm.probe.size(disk.serial) - HEADROOM_BYTES)
+        if missing_fio(ctx):  # this login was the class's first: say so before any fio
+            raise FioUnavailable("fio: not found")
         ctx.progress(f"perf: running {len(jobs)} fio jobs on a {mode} disk of {vm.name}")
         result = run_job_set(lambda text: _execute(ctx, vm, disk, text), jobs, size_bytes=area,
                              repeats=getattr(ctx.profile.fio, "repeats", 1) or 1)
@@ -65,6 +70,21 @@ def _measure(ctx: ClassContext, cell: Cell, mode: str, jobs: list) -> PerfResult
         raise
     release(ctx, vm)
     return result
+
+
+def missing_fio(ctx: ClassContext) -> str | None:
+    """Why the guest has no fio and how to fix it, when a login showed it missing."""
+    tools = ctx.shared.get(TOOLS_KEY) or {}
+    if tools.get("fio") is not False:
+        return None
+    guest = ctx.profile.guest
+    packages = list(getattr(guest, "packages", ()) or ())
+    tried = (f"cloud-init could not install {', '.join(packages)} "
+             f"(cloud-init status: {tools.get('cloudInit') or 'unknown'})" if packages
+             else "guest.packages is empty")
+    return (f"fio is not in the guest image {guest.image} and {tried}; set guest.image to "
+            "an image that contains fio (air-gapped clusters: a mirrored one) or make "
+            "guest.packages installable")
 
 
 def _execute(ctx: ClassContext, vm: GuestVM, disk: DataDisk, job_file: str) -> str:

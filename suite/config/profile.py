@@ -47,13 +47,16 @@ def _size_field(key: str, default: int) -> Any:
 
 @dataclass(frozen=True)
 class Guest:
-    """The VM the checks boot: an image that has fio for air-gapped clusters, and its login."""
+    """The VM the checks boot and its login. `packages` are installed by cloud-init at
+    boot (fio and, on Fedora, its libaio engine); air-gapped clusters cannot install
+    them: name an image that already has fio and set `packages: []`."""
 
     image: str = "quay.io/containerdisks/fedora:41"
     user: str = "fedora"
     password: str = "kvstorage-probe"
     memory: str = "1Gi"
     cpu_cores: int = 1
+    packages: tuple[str, ...] = ("fio", "fio-engine-libaio")
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ class Timeouts:
     login_s: float = 300.0
     command_s: float = 120.0
     expand_s: float = 300.0
+    # once the PVC and the VMI's volumeStatus show the new size, the guest has this long
+    expand_grace_s: float = 60.0
     snapshot_s: float = 300.0
     restore_s: float = 600.0
     clone_s: float = 600.0
