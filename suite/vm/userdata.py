@@ -1,4 +1,5 @@
-"""The guests' cloud-init user data, delivered in a Secret (`userDataSecretRef`).
+"""The guests' cloud-init user data, delivered in a Secret (KubeVirt's UserDataSecretRef,
+spelled `secretRef` in the API's JSON).
 
 KubeVirt's VM and VMI admission refuses inline `cloudInitNoCloud.userData` longer than
 2048 bytes ("userdata exceeds 2048 byte limit. Should use UserDataSecretRef";
@@ -58,8 +59,9 @@ def secret(name: str, namespace: str, guest: GuestSpec) -> dict[str, Any]:
 
 
 def volume_source(secret_name: str) -> dict[str, Any]:
-    """The `cloudInitNoCloud` volume source that points at the Secret."""
-    return {"userDataSecretRef": {"name": secret_name}}
+    """The `cloudInitNoCloud` volume source that points at the Secret (UserDataSecretRef's
+    JSON name is `secretRef`: kubevirt staging/src/kubevirt.io/api/core/v1/schema.go)."""
+    return {"secretRef": {"name": secret_name}}
 
 
 def ensure_secret(ctx: ClassContext, guest: GuestSpec) -> str:

@@ -11,9 +11,8 @@ from suite.checks.snapshot import DATA_BYTES, judge_restore
 from suite.guest.console import clean
 from suite.guest.pattern import zero_sha256
 from suite.guest.probe import GUEST_PATH, script_text
-from suite.vm import memo
+from suite.vm import memo, userdata
 from suite.vm.evidence import Cell
-from suite.vm import userdata
 from suite.vm.manifests import DataDisk, GuestSpec, virtual_machine
 from suite.vm.naming import unique_name
 
@@ -61,7 +60,7 @@ def test_vm_manifest_delivers_the_probe_and_serials() -> None:
                        "resources": {"requests": {"storage": str(1 << 30)}}}
     cloud = next(v for v in spec["volumes"] if "cloudInitNoCloud" in v)
     # never inline: KubeVirt refuses inline user data over 2048 bytes
-    assert cloud["cloudInitNoCloud"] == {"userDataSecretRef": {"name": "vm1-init"}}
+    assert cloud["cloudInitNoCloud"] == {"secretRef": {"name": "vm1-init"}}
     secret = userdata.secret("vm1-init", "ns", guest)
     text = base64.b64decode(secret["data"][userdata.SECRET_KEY]).decode()
     assert len(text) > userdata.INLINE_LIMIT
