@@ -16,6 +16,13 @@ from ..events import record_event
 from . import conditions as cond
 from .boot import boot_guest
 from .launcher import completed_status, launcher_pod, pods_of, running_status
+from .podstart import (
+    clear_pull_failure,
+    missing_user_data_secret,
+    report_failed_mount,
+    report_pull_failure,
+    unpullable_image,
+)
 from .runtime import Compute
 from .vmifacts import pod_ip
 from .vmistatus import running_conditions, with_phase
@@ -40,6 +47,7 @@ class VmiController:
         self.compute = compute
         self.store = compute.store
         self._shutdowns: dict[str, float] = {}  # VMI uid -> when its guest is gone
+        self._pull_failing: dict[str, float] = {}  # VMI uid -> first failed image pull
 
     async def reconcile(self, namespace: str, name: str) -> float | None:
         vmi = self.store.try_get(VMI, namespace, name)
@@ -108,6 +116,8 @@ class VmiController:
         node = pod["spec"]["nodeName"]
         if not self.attach_all(vmi, node, pod):
             return 1.0
+        if self._kubelet_stalls(vmi, pod):
+            return 1.0
         ip = pod_ip(vmi["metadata"]["uid"], self.compute.node_index(node))
         self.store.mutate("pods", pod["metadata"]["namespace"], pod["metadata"]["name"],
                           lambda p: p.__setitem__("status", running_status(
@@ -119,6 +129,23 @@ class VmiController:
             with_phase(obj["status"], "Scheduled")
         self._mutate(vmi, scheduled)
         return 0.0
+
+    def _kubelet_stalls(self, vmi: dict[str, Any], pod: dict[str, Any]) -> bool:
+        """A missing cloud-init Secret or an image the cluster cannot pull (podstart.py)."""
+        missing = missing_user_data_secret(self.store, vmi)
+        if missing is not None:
+            report_failed_mount(self.store, pod, *missing)
+            return True
+        uid = vmi["metadata"]["uid"]
+        unpullable = unpullable_image(self.compute.ctx.cluster, vmi)
+        if unpullable is not None:
+            now = asyncio.get_running_loop().time()
+            first = self._pull_failing.setdefault(uid, now)
+            report_pull_failure(self.store, vmi, pod, *unpullable, elapsed_s=now - first)
+            return True
+        self._pull_failing.pop(uid, None)
+        clear_pull_failure(self.store, vmi)
+        return False
 
     async def _boot(self, vmi: dict[str, Any]) -> float | None:
         uid = vmi["metadata"]["uid"]
