@@ -118,10 +118,11 @@ class Lab:
         self._api.bind()
         bootstrap(ctx.store, self._api.schemas)
         ctx.dataplane = _make_dataplane(self.state_dir)
-        from . import compute, storage
+        from . import admission, compute, storage
 
         await compute.start(ctx)
         await storage.start(ctx)
+        admission.register(ctx)  # webhook and API server rules (docs/admission.md)
         await self._api.start()
         self.write_kubeconfig(self.kubeconfig_path)
 

@@ -1,4 +1,5 @@
-"""Live migration: the VirtualMachineInstanceMigration admission webhook and controller.
+"""Live migration: the VirtualMachineInstanceMigration controller (its webhooks are in
+suite.lab.admission.kubevirt_migration).
 
 Phases as KubeVirt's migration controller drives them: Pending -> Scheduling (target
 virt-launcher pod created) -> Scheduled (its volumes attached on the target node, pod
@@ -14,10 +15,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ..admission.kubevirt_migration import migration_admission
 from ..clock import now_rfc3339_micro
-from ..errors import ApiError
 from ..events import record_event
-from . import conditions as cond
 from .boot import link_disks
 from .launcher import completed_status, launcher_pod, pods_of, running_status
 from .runtime import Compute
@@ -28,7 +28,6 @@ VMI = "kubevirt.io/virtualmachineinstances"
 VMIM = "kubevirt.io/virtualmachineinstancemigrations"
 LABEL_VMI = "kubevirt.io/vmi-name"
 FINAL = ("Succeeded", "Failed")
-WEBHOOK = 'admission webhook "migration-create-validator.kubevirt.io" denied the request: '
 FAULT_REASON = ("Live migration failed error encountered during MigrateToURI3 libvirt api "
                 "call: virError(Code=1, Domain=10, Message='internal error: unable to execute "
                 "QEMU command 'migrate': Unable to write to socket: Broken pipe')")
@@ -40,38 +39,9 @@ class MigrationFailed(Exception):
     """Ends a migration Failed with this message as the reason."""
 
 
-def _deny(message: str) -> ApiError:
-    return ApiError(400, "BadRequest", WEBHOOK + message)
-
-
 def admit(store: Any) -> Any:
-    """migration-create-validator: KubeVirt's checks, in its order, with its texts."""
-    def hook(op: str, resource: Any, obj: dict[str, Any], _old: Any) -> None:
-        if op != "CREATE" or (resource.group, resource.plural) != (
-                "kubevirt.io", "virtualmachineinstancemigrations"):
-            return
-        ns, name = obj["metadata"].get("namespace", ""), obj.get("spec", {}).get("vmiName")
-        if not name:  # a schema cause: KubeVirt answers 422 Invalid for those
-            raise ApiError(422, "Invalid", WEBHOOK + "vmiName is missing", {"causes": [{
-                "reason": "FieldValueRequired", "message": "vmiName is missing",
-                "field": "spec.vmiName"}]})
-        vmi = store.try_get(VMI, ns, name)
-        if vmi is None:
-            raise _deny(f'the VMI "{ns}/{name}" does not exist')
-        status = vmi.get("status", {})
-        if status.get("phase") in FINAL:
-            raise _deny("Cannot migrate VMI in finalized state.")
-        migratable = cond.get(status.get("conditions"), "LiveMigratable")
-        if migratable is not None and migratable.get("status") == "False":
-            raise _deny(f"Cannot migrate VMI, Reason: {migratable.get('reason', '')}, "
-                        f"Message: {migratable.get('message', '')}")
-        for other in store.list(VMIM, ns, label_selector=f"{LABEL_VMI}={name}")[0]:
-            if other.get("status", {}).get("phase") not in FINAL:
-                raise _deny(f"in-flight migration detected. Active migration job "
-                            f"({other['metadata']['uid']}) is currently already in progress "
-                            f"for VMI {name}.")
-        obj["metadata"].setdefault("labels", {})[LABEL_VMI] = name
-    return hook
+    """migration-create/update-validator: the webhooks live in suite.lab.admission."""
+    return migration_admission(store)
 
 
 class MigrationController:
