@@ -93,6 +93,13 @@ class Lab:
             raise RuntimeError("the lab is not started")
         return self._api
 
+    def token_for(self, namespace: str, service_account: str,
+                  expiration_s: int = 3600) -> str:
+        """A ServiceAccount token of any lifetime (what `kubectl create token` returns,
+        without its 10-minute minimum, so tests can hold an expired one)."""
+        return self.call(self.server.auth.issue_token, namespace, service_account,
+                         expiration_s)
+
     def write_kubeconfig(self, path: str | Path) -> Path:
         server = self.server
         return kubeconfig.write(Path(path), server.url, server.tls.ca_pem(), self.token)
@@ -117,6 +124,7 @@ class Lab:
         self._api = ApiServer(ctx, server_tls, self.token, self.port)
         self._api.bind()
         bootstrap(ctx.store, self._api.schemas)
+        self._api.auth.bootstrap()
         ctx.dataplane = _make_dataplane(self.state_dir)
         from . import admission, compute, storage
 
