@@ -2,7 +2,8 @@
 
 Verbs follow k8s.io/apiserver's request-info resolver: GET on a collection is `list`,
 `?watch=true` is `watch`, DELETE on a collection is `deletecollection`, a field selector
-`metadata.name=X` names the object, and a Namespace's own requests are in that namespace.
+`metadata.name=X` names the object, and a Namespace's (or OpenShift Project's) own
+requests are in that namespace.
 Paths outside /api and /apis are non-resource requests whose verb is the HTTP method.
 """
 
@@ -15,6 +16,8 @@ from aiohttp import web
 from ..api import paths
 from .identity import UserInfo
 
+# A Namespace's (and, on OpenShift, a Project's) own requests are in that namespace.
+_SELF_NAMESPACED = frozenset({("", "namespaces"), ("project.openshift.io", "projects")})
 _METHOD_VERBS = {"POST": "create", "GET": "get", "HEAD": "get", "PUT": "update",
                  "PATCH": "patch", "DELETE": "delete"}
 
@@ -54,7 +57,7 @@ def from_request(user: UserInfo, request: web.Request) -> Attributes:
     verb = _METHOD_VERBS.get(request.method, request.method.lower())
     name = target.name or ""
     namespace = target.namespace or ""
-    if target.plural == "namespaces" and target.group == "" and name:
+    if name and (target.group, target.plural) in _SELF_NAMESPACED:
         namespace = name
     query = request.query
     if verb in ("get", "list") and not name:

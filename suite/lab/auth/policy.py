@@ -132,6 +132,14 @@ def default_cluster_roles() -> list[dict[str, Any]]:
         cluster_role("system:aggregate-to-view", [
             rule([""], _CORE_VIEW, READ), rule([""], ["namespaces"], READ)],
             {f"{AGG}view": "true"}),
+        # OpenShift's additions to admin/view (its bootstrap policy aggregates them).
+        cluster_role("system:openshift:aggregate-to-admin", [
+            rule(["project.openshift.io"], ["projects"], ["delete", "get", "patch",
+                                                          "update"])],
+            {f"{AGG}admin": "true"}),
+        cluster_role("system:openshift:aggregate-to-view", [
+            rule(["project.openshift.io"], ["projects"], ["get"])],
+            {f"{AGG}view": "true"}),
         cluster_role("system:basic-user", [
             rule(["authorization.k8s.io"], ["selfsubjectaccessreviews",
                                             "selfsubjectrulesreviews"], ["create"])]),
