@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from suite.cluster.declared import derive as derive_declarations
 from suite.cluster.errors import KubeError, NotFound
 from suite.cluster.kube import Kube
 from suite.config.errors import ConfigError
@@ -173,7 +174,7 @@ def class_facts(sc: Obj, csidrivers: dict[str, Obj], csinodes: list[Obj],
     provisioner = sc.get("provisioner", "")
     annotations = (sc.get("metadata") or {}).get("annotations") or {}
     driver = csidrivers.get(provisioner)
-    return {
+    facts: Obj = {
         "provisioner": provisioner,
         "notForDisks": not_for_disks(provisioner),
         "volumeBindingMode": sc.get("volumeBindingMode", "Immediate"),
@@ -189,6 +190,8 @@ def class_facts(sc: Obj, csidrivers: dict[str, Obj], csinodes: list[Obj],
                                         if v.get("driver") == provisioner),
         "virtualization": virt,
     }
+    facts["declared"] = derive_declarations(facts).to_json()  # read by checks and reports
+    return facts
 
 
 def discover_classes(kube: Kube, virt: Obj) -> dict[str, Obj]:
