@@ -114,7 +114,8 @@ def _serve_subresources(ctx: Any, compute: Compute) -> None:
 
 async def start(ctx: Any) -> None:
     """Launch this half's objects, controllers and subresource handlers on the lab loop."""
-    cluster.bootstrap(ctx.store, tuple(ctx.nodes))
+    cluster.bootstrap(ctx.store, tuple(ctx.nodes), ctx.cluster.schedulable_nodes,
+                      ctx.cluster.feature_gates)
     compute = Compute(ctx)
     ctx.extras["compute"] = compute
     vmis = _start_vmis(ctx, compute)

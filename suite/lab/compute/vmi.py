@@ -230,7 +230,8 @@ class VmiController:
                 self.store.mutate("pods", pod["metadata"]["namespace"], pod["metadata"]["name"],
                                   lambda p: p.__setitem__("status", completed_status(
                                       p.get("status", {}))))
-            self.detach_all(vmi, pod["spec"]["nodeName"])
+            if pod["spec"].get("nodeName"):  # an unschedulable pod never had a node
+                self.detach_all(vmi, pod["spec"]["nodeName"])
 
     async def _finish(self, vmi: dict[str, Any]) -> float | None:
         """A deleted VMI shuts down first (as a guest does on ACPI power-off), so clients

@@ -6,7 +6,8 @@ must then grow the filesystem, which the lab does when the volume is attached to
 FileSystemResizePending, like a real cluster waiting for a pod. `offline` drivers only
 expand once no VolumeAttachment holds the volume (a VolumeResizeFailed warning says why
 until then). `online-expansion-invisible-to-guest` grows the storage while a running
-consumer keeps seeing the old size.
+consumer keeps seeing the old size; so does a cluster without KubeVirt's ExpandDisks
+feature gate (virt-handler then never resizes a running domain's disk).
 """
 
 from __future__ import annotations
@@ -61,9 +62,10 @@ class Resizer:
         pv = self.store.get("persistentvolumes", None, pvc["spec"]["volumeName"])
         wanted = round_up_mib(requested_bytes(pvc))
         if wanted > parse_quantity(pv["spec"]["capacity"]["storage"]):
-            return await self._expand_controller(pvc, pv, wanted, driver.expansion,
-                                                 driver.has_fault(
-                                                     "online-expansion-invisible-to-guest"))
+            # KubeVirt grows a running guest's disk only with the ExpandDisks gate
+            invisible = driver.has_fault("online-expansion-invisible-to-guest") or \
+                not self.ctx.cluster.has_gate("ExpandDisks")
+            return await self._expand_controller(pvc, pv, wanted, driver.expansion, invisible)
         if _status_of(pvc) == "NodeResizePending" and self._attached(pv):
             self._finish_node(pvc, pv)
         return None
