@@ -15,6 +15,7 @@ CDI = ("cdi.kubevirt.io", "v1beta1")
 SNAP = ("snapshot.storage.k8s.io", "v1")
 IMAGE = "quay.io/containerdisks/fedora:41"
 SHORT_USER_DATA = "#cloud-config\npassword: lab\nchpasswd: {expire: false}\n"
+LONG_USER_DATA = "#cloud-config\n" + "x" * 2100  # over KubeVirt's 2048-byte limit
 
 
 def refusal(call: Callable[[], Any]) -> tuple[int, dict[str, Any]]:
@@ -74,3 +75,18 @@ def create_custom(api_client: kubernetes.client.ApiClient, group_version: tuple[
                   ns: str, plural: str, body: dict[str, Any]) -> Any:
     return kubernetes.client.CustomObjectsApi(api_client).create_namespaced_custom_object(
         *group_version, ns, plural, body)
+
+
+def wait_until(read: Callable[[], Any], done: Callable[[Any], bool], what: str,
+               timeout_s: float = 60.0) -> Any:
+    """Poll `read()` until `done(value)`; fail naming `what` after the timeout."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = read()
+        if done(value):
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}; last: {value!r}"[:2000])
+        time.sleep(0.2)

@@ -11,11 +11,11 @@ from typing import Any
 
 import kubernetes
 import pytest
-from admhelpers import KV, create_custom, refusal, vmi, vmi_spec, with_disk
+from admhelpers import KV, LONG_USER_DATA, create_custom, refusal, vmi, vmi_spec, with_disk
 
 WEBHOOK = 'admission webhook "virtualmachineinstances-create-validator.kubevirt.io" denied ' \
           "the request: "
-LONG = "#cloud-config\n" + "x" * 2100
+LONG = LONG_USER_DATA
 
 
 def _refused(api_client: Any, ns: str, spec: dict[str, Any]) -> tuple[int, dict[str, Any]]:
