@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from suite.checks.base import ClassContext, Outcome
 from suite.cluster.errors import KubeError
+from suite.fio.compat import refusal_in
 from suite.fio.errors import FioError
 from suite.fio.runner import FioUnavailable, PerfResult, run_job_set
 from suite.guest.console import ConsoleError
@@ -93,6 +94,8 @@ def _execute(ctx: ClassContext, vm: GuestVM, disk: DataDisk, job_file: str) -> s
     except ProbeError as error:
         if error.code == FIO_NOT_FOUND:
             raise FioUnavailable(error.reason) from None
+        if (too_old := refusal_in(error.reason)) is not None:  # fio 2.x refuses the job file
+            raise too_old from None
         raise
 
 

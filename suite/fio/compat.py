@@ -34,6 +34,7 @@ from suite.fio.errors import FioUnsupportedVersion
 
 MINIMUM = (3, 1)  # lat_percentiles, which every job file of the suite sets, came in fio 3.1
 _VERSION = re.compile(r"^fio-(\d+)\.(\d+)")
+_MENTIONED = re.compile(r"\bfio-\d+\.\d+[^\s,;:)]*")
 _OFF = ("0", "false", "no", "off")
 
 
@@ -55,6 +56,19 @@ def require_supported(version: str) -> tuple[int, int]:
         raise FioUnsupportedVersion(version, "it has no lat_percentiles option, which the "
                                     "suite's job files set")
     return parsed
+
+
+def refusal_in(message: str) -> FioUnsupportedVersion | None:
+    """The refusal for a too-old fio named in a failure message ("fio failed (fio-2.17):
+    Bad option <lat_percentiles=1>"): fio 2.x dies on the job file before any JSON."""
+    match = _MENTIONED.search(message)
+    if match is None:
+        return None
+    try:
+        require_supported(match.group(0))
+    except FioUnsupportedVersion as refusal:
+        return refusal
+    return None
 
 
 def option_on(options: dict[str, Any], name: str) -> bool | None:

@@ -195,3 +195,11 @@ def test_fixtures_are_what_make_fixtures_describes() -> None:
     assert old.count('"0.00"') >= 14 and '"bw_bytes"' not in old and '"N"' not in old
     assert '"N"' not in _text("fio-3.16.json") and '"bw_bytes"' in _text("fio-3.16.json")
     assert '"N"' in _text("fio-3.3x.json") and runs["fio-3.3x"].version.startswith("fio-3.3")
+
+
+def test_a_failure_message_refuses_only_old_versions() -> None:
+    from suite.fio.compat import refusal_in
+    assert refusal_in("fio failed (fio-3.33): fio: pid=0, err=22") is None
+    assert refusal_in("fio failed (): Bad option <lat_percentiles=1>") is None
+    old = refusal_in("fio failed (fio-3.0): Bad option <lat_percentiles=1>")
+    assert old is not None and "lat_percentiles" in str(old)
