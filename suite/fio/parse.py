@@ -108,7 +108,8 @@ def _lat(raw: dict[str, Any], lat_pct: bool, calls: int) -> LatStats | None:
     if not isinstance(lat, dict):
         return None
     pct, bins = compat.total_latency_tables(raw, lat_pct)
-    n = compat.sample_count(lat, bins, int(raw.get("total_ios", 0)) or calls)
+    counted = int(raw.get("total_ios", 0)) or (calls if lat.get("max") else 0)
+    n = compat.sample_count(lat, bins, counted)
     if n <= 0:
         return None
     return LatStats(n=n, min_ns=int(lat["min"]), max_ns=int(lat["max"]),
@@ -117,7 +118,7 @@ def _lat(raw: dict[str, Any], lat_pct: bool, calls: int) -> LatStats | None:
 
 
 def _dir(name: str, raw: dict[str, Any], lat_pct: bool, calls: int = 0) -> DirStats | None:
-    lat = _lat(raw, lat_pct, calls if int(raw.get("lat_ns", {}).get("max", 0)) else 0)
+    lat = _lat(raw, lat_pct, calls)
     if not raw.get("total_ios") and lat is None:
         return None
     return DirStats(
