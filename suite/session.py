@@ -35,9 +35,10 @@ from suite.cluster.discovery import (
     require_virtualization,
     virtualization_facts,
 )
-from suite.cluster.errors import Conflict, KubeError
+from suite.cluster.errors import KubeError
 from suite.cluster.kube import RUN_LABEL, Kube
-from suite.cluster.waits import run_wait
+from suite.cluster.preflight import CREATE, run_preflight
+from suite.cluster.runspace import RunNamespace, describe
 from suite.config.errors import ConfigError
 from suite.config.run import RunConfig, select_classes
 from suite.report.matrix import ClassResult, RunInfo, build_matrix
@@ -89,6 +90,9 @@ class Session:
         self.kept: list[str] = []
         self.virt: dict[str, Any] = {}
         self._old_sigterm: Any = None
+        self.namespace = run.namespace or run.run_id  # --namespace, else one per run
+        self.namespace_mode = CREATE
+        self.node_checks_denied: str | None = None
 
     # -- output -----------------------------------------------------------------------
     def say(self, line: str) -> None:
@@ -124,6 +128,7 @@ class Session:
         self._install_sigterm()
         try:
             self._connect()
+            self._preflight()
             self._discover()
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
@@ -141,7 +146,7 @@ class Session:
             kubeconfig = self._start_lab()
         assert kubeconfig is not None
         transport = connect(kubeconfig, self.run.context)
-        self.kube = Kube(transport, self.run.run_id, self.run.run_id,
+        self.kube = Kube(transport, self.run.run_id, self.namespace,
                          delete_timeout_s=self.run.profile.timeouts.delete_s)
         require_virtualization(self.kube)
         virt = virtualization_facts(self.kube)
@@ -161,6 +166,17 @@ class Session:
         self.say(f"lab serving at {self.lab.server_url}")
         return str(self.lab.kubeconfig_path)
 
+    def _preflight(self) -> None:
+        """Every permission the families need, asked before anything is created."""
+        assert self.kube is not None
+        found = run_preflight(self.kube.transport, list(self.run.profile.families),
+                              self.namespace, self.run.namespace,
+                              self.run.profile.node_checks.privileged_pods)
+        if not found.ok:
+            raise ConfigError(found.message())
+        self.namespace_mode = found.namespace_mode
+        self.node_checks_denied = found.optional_reason()
+
     def _discover(self) -> None:
         assert self.kube is not None
         facts = discover_classes(self.kube, self.virt)
@@ -168,6 +184,9 @@ class Session:
         if not self.classes:
             raise ConfigError("the cluster has no StorageClass to test")
         self.facts = {name: facts[name] for name in self.classes}
+        if self.node_checks_denied:
+            for facts_of_class in self.facts.values():
+                facts_of_class["nodeChecksDenied"] = self.node_checks_denied
 
     # -- collection --------------------------------------------------------------------
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
@@ -196,41 +215,34 @@ class Session:
         assert self.kube is not None
         self._create_namespace()
         self.say(f"run {self.run.run_id}: assessing {len(self.classes)} StorageClass(es) "
-                 f"concurrently in namespace {self.run.run_id}")
+                 f"concurrently in namespace {self.namespace}")
         for name in self.classes:
             assessment = self._assessment(name)
             self.assessments[name] = assessment
             assessment.start()
 
     def _create_namespace(self) -> None:
+        """Create, request (ProjectRequest) or adopt the run's namespace, per the
+        preflight's mode; its cleanup removes only what was made."""
         assert self.kube is not None
-        namespace = {"apiVersion": "v1", "kind": "Namespace",
-                     "metadata": {"name": self.run.run_id,
-                                  "labels": namespace_labels(self.run)}}
+        space = RunNamespace(self.kube, self.namespace, self.namespace_mode,
+                             namespace_labels(self.run), list(self.run.profile.families),
+                             self.run.profile.timeouts.delete_s)
         try:
-            self.kube.transport.request("POST", "/api/v1/namespaces",
-                                        body=_labelled(namespace, self.run.run_id))
-        except Conflict:
-            raise pytest.UsageError(
-                f"namespace {self.run.run_id} already exists (an earlier run with this "
-                "--run-id?); choose another --run-id or remove it with --sweep") from None
-        self.cleanup.push(f"delete Namespace {self.run.run_id} and wait until it is gone",
-                          self._delete_namespace)
-
-    def _delete_namespace(self) -> None:
-        assert self.kube is not None
-        plain = self.kube.scoped(cancel=threading.Event())  # cleanup must not be cancelled
-        plain.delete("v1", "Namespace", self.run.run_id, wait=False)
-        run_wait(plain.transport, plain.resource("v1", "Namespace"), self.run.run_id, None,
-                 None, self.run.profile.timeouts.delete_s, f"namespace {self.run.run_id} to go")
+            undo = space.prepare()
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        if undo is not None:
+            self.cleanup.push(f"delete {describe(self.namespace_mode, self.namespace)} and "
+                              "wait until it is gone", undo)
 
     def _assessment(self, name: str) -> ClassAssessment:
         from suite.checks import FAMILIES
 
         assert self.kube is not None
-        kube = self.kube.scoped(self.run.run_id, CleanupStack(), self.cancel)
+        kube = self.kube.scoped(self.namespace, CleanupStack(), self.cancel)
         ctx = ClassContext(
-            kube=kube, namespace=self.run.run_id, storage_class=name, facts=self.facts[name],
+            kube=kube, namespace=self.namespace, storage_class=name, facts=self.facts[name],
             profile=self.run.profile, run_id=self.run.run_id,
             progress=functools.partial(self._progress, name), cancelled=self.cancel)
         families = {f: FAMILIES[f] for f in FAMILY_CAPABILITIES if f in self.run.profile.families}
@@ -353,11 +365,12 @@ class Session:
 
     def _cleanup_summary(self, write: Any) -> None:
         if self.run.keep:
-            write(f"--keep: left {len(self.kept)} resource(s) in namespace {self.run.run_id}; "
+            write(f"--keep: left {len(self.kept)} resource(s) in namespace {self.namespace}; "
                   f"delete them with: kubectl delete namespace -l {RUN_LABEL}={self.run.run_id}"
                   f"  (or: pytest suite --sweep)")
         elif not self.cleanup_errors:
-            write(f"cleanup: namespace {self.run.run_id} and everything labelled "
+            write(f"cleanup: {describe(self.namespace_mode, self.namespace)} and everything "
+                  "labelled "
                   f"{RUN_LABEL}={self.run.run_id} deleted")
         if self.cleanup_errors:
             write(f"cleanup: {len(self.cleanup_errors)} problem(s):", red=True)
@@ -398,11 +411,6 @@ def namespace_labels(run: RunConfig) -> dict[str, str]:
     labels = {f"pod-security.kubernetes.io/{level}": "privileged" for level in PSA_LEVELS}
     labels["security.openshift.io/scc.podSecurityLabelSync"] = "false"
     return labels
-
-
-def _labelled(obj: dict[str, Any], run_id: str) -> dict[str, Any]:
-    obj.setdefault("metadata", {}).setdefault("labels", {})[RUN_LABEL] = run_id
-    return obj
 
 
 def _in_profile(run: RunConfig, capability: str) -> bool:

@@ -44,6 +44,9 @@ def assess(ctx: ClassContext) -> list[Outcome]:
         return [cell.done("inconclusive", "encryption is declared but checking it needs a "
                           "privileged pod on the node; set node_checks.privileged_pods: true "
                           "in the profile to allow it")]
+    if ctx.facts.get("nodeChecksDenied"):  # the preflight found its RBAC missing
+        return [cell.done("inconclusive", "encryption is declared but "
+                          f"{ctx.facts['nodeChecksDenied']}")]
     try:
         vm, disk = boot_any(ctx, "crypt")
     except NoVolume as error:

@@ -29,6 +29,7 @@ class RunConfig:
     run_id: str
     keep: bool
     sweep: bool
+    namespace: str | None = None  # --namespace: an existing namespace to run in
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -68,6 +69,7 @@ def build_run_config(option: Any) -> RunConfig:
         run_id=option.kvs_run_id or new_run_id(),
         keep=bool(option.kvs_keep),
         sweep=bool(option.kvs_sweep),
+        namespace=getattr(option, "kvs_namespace", None),
     )
 
 

@@ -172,6 +172,7 @@ class ApiServer:
             "/api": lambda: discovery.core_versions(f"127.0.0.1:{self.port}"),
             "/apis": lambda: discovery.group_list(self.store.registry, self.ctx.http),
             "/lab/errors": lambda: list(self.ctx.errors),
+            "/lab/audit": self.auth.audit_report,
         }
         if path in simple:
             return reply(simple[path]())

@@ -60,6 +60,9 @@ class Auth:
         store.listeners.append(self.aggregation.on_event)
         self.endpoints = AuthEndpoints(store, self.tokens, self.rbac)
         self.projects = Projects(store, self.rbac)
+        # What each non-admin user asked for, once per distinct question (`/lab/audit`):
+        # tests derive least-privilege roles from it.
+        self.audit: set[tuple[str, str, bool, str, str, str, bool]] = set()
 
     def bootstrap(self) -> None:
         """Seed the default ClusterRoles and bindings, then aggregate them."""
@@ -94,5 +97,14 @@ class Auth:
         if request.path.startswith("/lab/"):
             raise ApiError(403, "Forbidden", forbidden_message(
                 Attributes(user, request.method.lower(), False, path=request.path)))
-        self.rbac.authorize(from_request(user, request))
+        attrs = from_request(user, request)
+        self.audit.add((user.name, attrs.verb, attrs.resource_request, attrs.group,
+                        attrs.combined_resource, attrs.path if not attrs.resource_request
+                        else "", bool(attrs.namespace)))
+        self.rbac.authorize(attrs)
         return user
+
+    def audit_report(self) -> list[dict[str, object]]:
+        """The audit set as JSON rows, sorted."""
+        keys = ("user", "verb", "resourceRequest", "group", "resource", "path", "namespaced")
+        return [dict(zip(keys, row, strict=True)) for row in sorted(self.audit)]
