@@ -115,9 +115,8 @@ def _offline(ctx: ClassContext, cell: Cell, vm: GuestVM, disk: DataDisk, sha: st
         return _not_grown(cell, refusal, claim, before, ctx.profile.timeouts.expand_s)
     if gate_off(ctx) and disk.volume_mode == "Filesystem":
         return cell.done("inconclusive", f"{GATE_OFF}: KubeVirt does not grow a Filesystem "
-                         "disk's disk.img at boot without it; the storage grew to "
-                         f"{claims.capacity(claim) or wanted}", guestSizeBefore=before,
-                         claim=claims.claim_summary(claim))
+                         f"disk's disk.img at boot without it; {_storage_did(claim, wanted)}",
+                         guestSizeBefore=before, claim=claims.claim_summary(claim))
     return _await_guest(ctx, cell, vm, disk, sha, before, step, wanted, "after a restart")
 
 
@@ -134,9 +133,17 @@ def _online(ctx: ClassContext, cell: Cell, vm: GuestVM, disk: DataDisk, sha: str
         if not grown:
             return _not_grown(cell, refusal, claim, before, timeout_s)
         return cell.done("inconclusive", f"{GATE_OFF}: a running VM is not told that its "
-                         f"disk grew; the storage grew to {claims.capacity(claim) or wanted}",
+                         f"disk grew; {_storage_did(claim, wanted)}",
                          guestSizeBefore=before, claim=claims.claim_summary(claim))
     return _await_guest(ctx, cell, vm, disk, sha, before, step, wanted, "while running")
+
+
+def _storage_did(claim: dict, wanted: int) -> str:
+    capacity = claims.capacity(claim) or "unknown"
+    if parse_bytes(claims.capacity(claim) or "0") >= wanted:
+        return f"the storage grew (PVC capacity {capacity})"
+    return (f"the storage grew its side to {wanted} bytes (PVC capacity {capacity} until a "
+            "pod mounts it: FileSystemResizePending)")
 
 
 def _platform_reports(claim: dict, vmi: dict | None, name: str, wanted: int) -> bool:
