@@ -5,7 +5,8 @@ Run from the repository root with fio 3.3x installed:
     python tests/fio/data/make_fixtures.py
 
 The suite's own job file (prefill, QD1 random read, fdatasync write, 70/30 mix) runs
-once with `--output-format=json+`; that output is kept as it is, and rewritten into
+once with `--output-format=json+`; that output is kept with its values untouched (only
+re-indented, and the temp file's path replaced by a guest's device path), and rewritten into
 the layouts fio 3.16 (Ubuntu 20.04) and fio 3.1 (Ubuntu 18.04) print for the very
 same I/Os, following axboe/fio `stat.c` of those tags:
 
