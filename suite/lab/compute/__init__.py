@@ -10,6 +10,8 @@ from . import cluster
 from .agent import AgentHandlers
 from .console import ConsoleHandler
 from .controller import Controller, Key
+from .hotplug import HotplugApi
+from .hotplugctl import HotplugController
 from .lifecycle import Lifecycle
 from .migration import VMIM, MigrationController, admit
 from .podexec import ExecHandler, LogHandler
@@ -93,12 +95,30 @@ def _start_pods(ctx: Any, compute: Compute) -> PodRuntime:
     return runtime
 
 
+def _start_hotplug(ctx: Any, compute: Compute) -> HotplugController:
+    hotplug = HotplugController(compute)
+    vmis = Controller(ctx, "hotplug-controller", hotplug.reconcile)
+    vmis.watch(VMI)
+    vmis.watch("persistentvolumeclaims", _same_namespace(ctx.store, VMI))
+    vmis.watch("volumeattachments.storage.k8s.io", _same_namespace(ctx.store, VMI))
+    vmis.start()
+    requests = Controller(ctx, "vm-volume-requests", hotplug.reconcile_vm)
+    requests.watch(VM)
+    requests.start()
+    return hotplug
+
+
 def _serve_subresources(ctx: Any, compute: Compute) -> None:
     lifecycle, agent = Lifecycle(ctx.store), AgentHandlers(compute)
+    hotplug = HotplugApi(ctx.store, lambda: set(ctx.cluster.feature_gates))
     handlers = {("virtualmachines", "start"): lifecycle.start,
                 ("virtualmachines", "stop"): lifecycle.stop,
                 ("virtualmachines", "restart"): lifecycle.restart,
                 ("virtualmachines", "migrate"): lifecycle.migrate,
+                ("virtualmachines", "addvolume"): hotplug.vm_add,
+                ("virtualmachines", "removevolume"): hotplug.vm_remove,
+                ("virtualmachineinstances", "addvolume"): hotplug.vmi_add,
+                ("virtualmachineinstances", "removevolume"): hotplug.vmi_remove,
                 ("virtualmachineinstances", "console"): ConsoleHandler(compute),
                 ("virtualmachineinstances", "guestosinfo"): agent.guestosinfo,
                 ("virtualmachineinstances", "userlist"): agent.userlist,
@@ -108,7 +128,8 @@ def _serve_subresources(ctx: Any, compute: Compute) -> None:
             ctx.http.add_subresource(SUBRESOURCES, version, plural, sub, handler)
         ctx.http.add_discovery_group(SUBRESOURCES, version, [
             {"name": f"{plural}/{sub}", "singularName": "", "namespaced": True, "kind": "",
-             "verbs": ["get"] if plural == "virtualmachineinstances" else ["update"]}
+             "verbs": ["get"] if plural == "virtualmachineinstances" and sub not in (
+                 "addvolume", "removevolume") else ["update"]}
             for plural, sub in handlers])
 
 
@@ -122,6 +143,7 @@ async def start(ctx: Any) -> None:
     _start_vms(ctx)
     _start_migrations(ctx, compute, vmis)
     _start_snapshots(ctx)
+    _start_hotplug(ctx, compute)
     _serve_subresources(ctx, compute)
     pods = _start_pods(ctx, compute)
     ctx.extras["pods"] = pods
