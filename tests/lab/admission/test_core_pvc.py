@@ -96,3 +96,17 @@ def test_a_bound_claim_grows_and_keeps_equal_quantities(api_client: Any, ns: str
     grown = _core(api_client).patch_namespaced_persistent_volume_claim(
         "grow", ns, {"spec": {"resources": {"requests": {"storage": "96Mi"}}}})
     assert grown.spec.resources.requests["storage"] == "96Mi"
+
+
+def test_a_claim_without_class_gets_the_default_and_starts_pending(api_client: Any,
+                                                                    ns: str) -> None:
+    storage_api = kubernetes.client.StorageV1Api(api_client)
+    default = next(sc.metadata.name for sc in storage_api.list_storage_class().items
+                   if (sc.metadata.annotations or {}).get(
+                       "storageclass.kubernetes.io/is-default-class") == "true")
+    spec = storage("64Mi")
+    del spec["storageClassName"]
+    created = _core(api_client).create_namespaced_persistent_volume_claim(
+        ns, {"metadata": {"name": "defaulted"}, "spec": spec, "status": {"phase": "Bound"}})
+    assert created.spec.storage_class_name == default
+    assert created.status.phase == "Pending"
