@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 RUN = "run"
-VM_FAMILIES = ("provision", "expand", "snapshot", "clone", "migration", "encryption", "perf")
+EVERY = "every family"  # anything a VM needs: every family boots VMs
 CLUSTER = "cluster"
 NAMESPACE = "namespace"
 LIFECYCLE = "lifecycle"  # creating and deleting the run's own namespace
@@ -40,11 +40,13 @@ class Permission:
         return f"{self.resource}.{self.group}" if self.group else self.resource
 
     def wanted_by(self, families: tuple[str, ...] | list[str]) -> bool:
-        return RUN in self.needed_by or any(f in self.needed_by for f in families)
+        if RUN in self.needed_by or (EVERY in self.needed_by and families):
+            return True
+        return any(f in self.needed_by for f in families)
 
 
 def _p(verbs: tuple[str, ...] | str, group: str, resource: str, scope: str,
-       needed_by: tuple[str, ...] | str = VM_FAMILIES, optional: bool = False) -> Permission:
+       needed_by: tuple[str, ...] | str = EVERY, optional: bool = False) -> Permission:
     verbs = (verbs,) if isinstance(verbs, str) else verbs
     needed_by = (needed_by,) if isinstance(needed_by, str) else needed_by
     return Permission(verbs, group, resource, scope, needed_by, optional)

@@ -17,6 +17,7 @@ RBAC_API = "rbac.authorization.k8s.io/v1"
 AGG = "rbac.authorization.k8s.io/aggregate-to-"
 READ = ["get", "list", "watch"]
 WRITE = ["create", "delete", "deletecollection", "patch", "update"]
+SNAPSHOTS = "snapshot.storage.k8s.io"
 ALL_KV = ["get", "delete", "create", "update", "patch", "list", "watch"]
 
 
@@ -140,6 +141,13 @@ def default_cluster_roles() -> list[dict[str, Any]]:
         cluster_role("system:openshift:aggregate-to-view", [
             rule(["project.openshift.io"], ["projects"], ["get"])],
             {f"{AGG}view": "true"}),
+        # OpenShift lets project admins and editors use CSI snapshots (its
+        # csi-snapshot-controller operator ships these aggregated roles).
+        cluster_role("system:openshift:aggregate-snapshots-to-admin", [
+            rule([SNAPSHOTS], ["volumesnapshots"], [*WRITE, *READ])],
+            {f"{AGG}admin": "true"}),
+        cluster_role("system:openshift:aggregate-snapshots-to-view", [
+            rule([SNAPSHOTS], ["volumesnapshots"], READ)], {f"{AGG}view": "true"}),
         cluster_role("system:basic-user", [
             rule(["authorization.k8s.io"], ["selfsubjectaccessreviews",
                                             "selfsubjectrulesreviews"], ["create"])]),

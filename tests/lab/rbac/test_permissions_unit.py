@@ -7,7 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from suite.cluster.permissions import PERMISSIONS, VM_FAMILIES, rbac_documents, render_rbac_yaml
+from suite.checks.base import FAMILY_CAPABILITIES
+from suite.cluster.permissions import EVERY, PERMISSIONS, rbac_documents, render_rbac_yaml
 from suite.cluster.preflight import Denial, Preflight
 
 REPO = Path(__file__).resolve().parents[3]
@@ -35,7 +36,7 @@ def test_every_table_row_is_in_one_generated_role() -> None:
 
 def test_families_name_real_families_and_the_node_checks_are_optional() -> None:
     for row in PERMISSIONS:
-        assert set(row.needed_by) <= {"run", *VM_FAMILIES}, row
+        assert set(row.needed_by) <= {"run", EVERY, *FAMILY_CAPABILITIES}, row
     optional = {row.resource for row in PERMISSIONS if row.optional}
     assert optional == {"pods", "pods/log", "persistentvolumes"}
 
@@ -48,6 +49,6 @@ def test_the_missing_permissions_message_lists_each_with_scope_and_families() ->
     lines = text.splitlines()
     assert lines[0].startswith("missing permissions: 2 required")
     assert lines[1] == ('  - patch persistentvolumeclaims (API group "" (core)) in namespace '
-                        '"kvs-1"; needed by: ' + ", ".join(VM_FAMILIES))
+                        '"kvs-1"; needed by: every family')
     assert lines[2] == ("  - list storageclasses (API group storage.k8s.io) at cluster "
                         "scope; needed by: run")
