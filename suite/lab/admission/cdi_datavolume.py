@@ -38,7 +38,7 @@ def validate_spec(spec: dict[str, Any]) -> list[Cause]:
     problem = _size(spec) or _class_name(pvc, storage) or _access_modes(pvc, storage)
     if problem is not None:
         return [problem]
-    target = pvc if pvc is not None else storage
+    target = (pvc if pvc is not None else storage) or {}
     if target.get("dataSourceRef") is not None or target.get("dataSource") is not None:
         if spec.get("source") is not None or spec.get("sourceRef") is not None:
             return [invalid("External population is incompatible with Source and SourceRef",

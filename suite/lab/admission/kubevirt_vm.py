@@ -62,7 +62,7 @@ def _datavolume_template(at: str, template: dict[str, Any]) -> Cause | None:
     if pvc is not None and storage is not None:
         return invalid("Duplicate storage definition, both target storage and target pvc "
                        "defined", f"{at}.PVC.Storage")
-    target = pvc if pvc is not None else storage
+    target = (pvc if pvc is not None else storage) or {}
     external = target.get("dataSourceRef") is not None or target.get("dataSource") is not None
     sourced = dv.get("source") is not None or dv.get("sourceRef") is not None
     if external and sourced:
