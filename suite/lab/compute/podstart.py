@@ -14,8 +14,10 @@ Two stalls a real cluster shows and the lab reproduces:
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from ..clock import now_rfc3339
 from ..events import record_event
 from . import conditions as cond
 
@@ -93,3 +95,42 @@ def clear_pull_failure(store: Any, vmi: dict[str, Any]) -> None:
     if synced.get("reason") in ("ErrImagePull", "ImagePullBackOff"):
         store.mutate(VMI, vmi["metadata"]["namespace"], vmi["metadata"]["name"],
                      lambda obj: cond.drop(obj["status"]["conditions"], "Synchronized"))
+
+
+# `schedule-backoff` noise: the scheduler's informer has not seen a claim that was bound a
+# moment ago, so the VolumeBinding plugin's PreFilter rejects the launcher pod; it is
+# retried after the scheduler's backoff and then placed (VMI shows ErrorUnschedulable).
+SCHEDULE_WINDOW_S = 10.0
+SCHEDULE_BACKOFF_S = 3.0
+
+
+def unbound_claims_message(nodes: int) -> str:
+    return (f"0/{nodes} nodes are available: pod has unbound immediate "
+            f"PersistentVolumeClaims. preemption: 0/{nodes} nodes are available: {nodes} "
+            "Preemption is not helpful for scheduling.")
+
+
+def bound_a_moment_ago(store: Any, compute: Any, pvcs: dict[str, dict[str, Any]]) -> bool:
+    """A claim of a `schedule-backoff` class whose PV turned Bound in the last seconds."""
+    now = datetime.now(UTC)
+    for pvc in pvcs.values():
+        driver = compute.driver_named((pvc.get("spec") or {}).get("storageClassName"))
+        if driver is None or not driver.has_noise("schedule-backoff"):
+            continue
+        pv = store.try_get("persistentvolumes", None, pvc["spec"].get("volumeName") or "")
+        stamp = ((pv or {}).get("status") or {}).get("lastPhaseTransitionTime")
+        if stamp:
+            bound = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            if (now - bound).total_seconds() < SCHEDULE_WINDOW_S:
+                return True
+    return False
+
+
+def unscheduled(pod: dict[str, Any], message: str) -> dict[str, Any]:
+    """The launcher pod as the scheduler left it: no node, PodScheduled False."""
+    pod["spec"].pop("nodeName", None)
+    pod["metadata"]["labels"].pop("kubevirt.io/nodeName", None)
+    pod["status"] = {"phase": "Pending", "qosClass": "Burstable", "conditions": [
+        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+         "message": message, "lastProbeTime": None, "lastTransitionTime": now_rfc3339()}]}
+    return pod

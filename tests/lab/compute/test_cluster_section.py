@@ -112,3 +112,25 @@ def _expansion_never_reaches_the_running_guest(client: Any, core: Any, kv: Any) 
     status, size = console.run("stat -L -c %s $PROBE_DEV_ROOT/dev/disk/by-id/virtio-one-data")
     console.close()
     assert (status, int(size)) == (0, 64 * 1024 * 1024)
+
+
+def test_schedule_backoff_after_a_late_bind(lab_factory: Any) -> None:
+    lab = lab_factory("drivers:\n- name: late\n  provisioner: late.csi.lab.io\n"
+                      "  modes: {Block: [ReadWriteOnce]}\n  noise: [schedule-backoff]\n")
+    client = kubernetes.config.new_client_from_config(config_file=str(lab.kubeconfig_path))
+    core, kv = kubernetes.client.CoreV1Api(client), kubernetes.client.CustomObjectsApi(client)
+    create_vm(kv, NS, vm_manifest("late", user_data=cloud_init("pw"), data_volumes=[
+        blank_dv("late-data", "late")]))
+    wait_printable(kv, NS, "late", "ErrorUnschedulable")
+    vmi = get_vmi(kv, NS, "late")
+    scheduled = next(c for c in vmi["status"]["conditions"] if c["type"] == "PodScheduled")
+    assert scheduled["reason"] == "Unschedulable" and \
+        "pod has unbound immediate PersistentVolumeClaims" in scheduled["message"]
+    wait_printable(kv, NS, "late", "Running")
+    events = [(e.reason, e.message) for e in core.list_namespaced_event(NS).items
+              if e.involved_object.kind == "Pod"]
+    assert any(reason == "FailedScheduling" and message.startswith(
+        "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims.")
+        for reason, message in events)
+    assert any(reason == "Scheduled" for reason, _ in events)
+    client.close()

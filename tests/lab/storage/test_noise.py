@@ -12,8 +12,10 @@ from storagehelpers import (
     SNAP,
     Api,
     api_for,
+    create_dv,
     snapshot,
     wait_bound,
+    wait_dv,
     wait_event,
     wait_for,
 )
@@ -110,3 +112,20 @@ def test_non_csi_classes_never_bind(noisy: tuple[Lab, Api, str]) -> None:
         assert api.pvc(ns, claim)["status"]["phase"] == "Pending"
     profile = api.custom_get(("cdi.kubevirt.io", "v1beta1"), "storageprofiles", "bucket")
     assert not profile["status"].get("claimPropertySets")
+
+
+def test_import_and_clone_pods_fail_once(lab_factory: Callable[[str], Lab]) -> None:
+    lab = lab_factory(NOISY.replace("capacity-rounds-up]", "import-retry]").replace(
+        "    snapshots: true\n", "    snapshots: true\n    clone: copy\n"))
+    api = api_for(lab)
+    ns = "default"
+    storage = {"storageClassName": "noisy", "volumeMode": "Block",
+               "resources": {"requests": {"storage": "64Mi"}}}
+    create_dv(api, ns, "src", {"blank": {}}, storage)
+    dv = wait_dv(api, ns, "src", timeout_s=40)
+    assert dv["status"]["restartCount"] == 1
+    errors = [e for e in api.events(ns, "src") if e[1] == "Error"]
+    assert errors and errors[0][0] == "Warning" and \
+        errors[0][2].startswith("Unable to process data: ")
+    create_dv(api, ns, "copy", {"pvc": {"namespace": ns, "name": "src"}}, storage)
+    assert wait_dv(api, ns, "copy", timeout_s=40)["status"]["restartCount"] == 1
