@@ -201,3 +201,47 @@ def test_create_custom_helper_is_exercised(api_client: Any, ns: str) -> None:
     assert refusal(lambda: kubernetes.client.CustomObjectsApi(api_client)
                    .get_namespaced_custom_object(*KV, ns, "virtualmachineinstances",
                                                  "never"))[0] == 404
+
+
+@pytest.mark.parametrize(("disk", "message", "field"), [
+    ({"name": "data", "disk": {}, "cdrom": {}},
+     "spec.domain.devices.disks[2] can only have a single target type defined",
+     "spec.domain.devices.disks[2]"),
+    ({"name": "data", "disk": {}, "bootOrder": 0},
+     "spec.domain.devices.disks[2] must have a boot order > 0, if supplied",
+     "spec.domain.devices.disks[2].bootOrder"),
+    ({"name": "data", "disk": {}, "cache": "unsafe"},
+     "spec.domain.devices.disks[2].cache has invalid value unsafe",
+     "spec.domain.devices.disks[2].cache"),
+    ({"name": "data", "disk": {}, "errorPolicy": "panic"},
+     'spec.domain.devices.disks[2].errorPolicy has invalid value "panic"',
+     "spec.domain.devices.disks[2].errorPolicy"),
+])
+def test_other_disk_rules(api_client: Any, ns: str, disk: dict[str, Any], message: str,
+                          field: str) -> None:
+    spec = with_disk(vmi_spec(), disk, {"name": "data", "emptyDisk": {"capacity": "1Gi"}})
+    _, status = _refused(api_client, ns, spec)
+    _assert_one(status, message, field)
+
+
+def test_duplicate_boot_orders(api_client: Any, ns: str) -> None:
+    spec = vmi_spec()
+    for disk in spec["domain"]["devices"]["disks"]:
+        disk["bootOrder"] = 1
+    _, status = _refused(api_client, ns, spec)
+    _assert_one(status, "Boot order for spec.domain.devices.disks[1].bootOrder already set for "
+                "a different device.", "spec.domain.devices.disks[1].bootOrder")
+
+
+def test_a_disk_name_must_be_a_container_name(api_client: Any, ns: str) -> None:
+    spec = vmi_spec()
+    spec["domain"]["devices"]["disks"][1]["name"] = "Cloud_Init"
+    spec["volumes"][1]["name"] = "Cloud_Init"
+    _, status = _refused(api_client, ns, spec)
+    assert status["details"]["causes"] == [{
+        "reason": "FieldValueInvalid",
+        "field": "spec.domain.devices.disks.domain.devices.disks[1].name",  # KubeVirt's path
+        "message": "a lowercase RFC 1123 label must consist of lower case alphanumeric "
+                   "characters or '-', and must start and end with an alphanumeric character "
+                   "(e.g. 'my-name',  or '123-abc', regex used for validation is "
+                   "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')"}]
