@@ -96,6 +96,23 @@ class NodeChecks:
     image: str = "registry.access.redhat.com/ubi9/ubi:latest"
 
 
+def _count(value: Any, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
+        raise ValueError(f"expected a whole number from 1 to 100, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Assessment at scale (suite.checks.bootstorm, parallel fio): how many VMs boot at
+    once from clones of one golden disk, how much of that disk they read back, and in
+    how many VMs of a class the fio job set runs at the same time."""
+
+    bootstorm_vms: int = field(default=5, metadata={"parse": _count})
+    bootstorm_image_bytes: int = _size_field("bootstorm_image", 16 << 20)
+    fio_vms: int = field(default=1, metadata={"parse": _count})
+
+
 @dataclass(frozen=True)
 class Profile:
     name: str
@@ -109,6 +126,7 @@ class Profile:
     fio: FioSettings = field(default_factory=lambda: parse_fio_section(None, "<default>"),
                              metadata={"internal": True})
     node_checks: NodeChecks = field(default_factory=NodeChecks)
+    scale: Scale = field(default_factory=Scale)
     reuse_vms: bool = True
     source: str = field(default="", metadata={"internal": True})  # where it was read from
 
