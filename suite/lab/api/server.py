@@ -55,6 +55,9 @@ class ApiServer:
         self.openapi = openapi.OpenApiDocs(self.schemas, ctx.store.registry)
         self.watches = WatchStreams(self.store)
         self.watches.should_drop = self.faults.should_drop
+        if ctx.cluster.api.any:
+            self.faults.apply_profile(ctx.cluster.api)
+            self.watches.cut_after_s = self.faults.watch_cut_after_s
         self.watches.transform = tables.watch_transform
         self.objects = ObjectHandlers(self.store, self.watches, self.schemas.validate,
                                       self._patch, tables.render)
@@ -173,6 +176,9 @@ class ApiServer:
             "/apis": lambda: discovery.group_list(self.store.registry, self.ctx.http),
             "/lab/errors": lambda: list(self.ctx.errors),
             "/lab/audit": self.auth.audit_report,
+            "/lab/faults": lambda: {"injected": self.faults.injected,
+                                    "byCode": {str(k): v for k, v in
+                                               sorted(self.faults.counts.items())}},
         }
         if path in simple:
             return reply(simple[path]())
