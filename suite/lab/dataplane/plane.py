@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import mounts
+from .budget import Budgets
 from .daemon import Daemon, DaemonConfig
 from .errors import DataPlaneError
 from .images import ImageRef, LuksHeaders, convert, copy_sparse, fill_zeroes, make_plain
@@ -45,6 +46,7 @@ class DataPlane:
         self._snapshots: dict[str, Snapshot] = {}
         self._luks = LuksHeaders(self.state_dir / "luks-headers")
         self.nodes = NodeView(self.state_dir / "nodes")
+        self.budgets = Budgets()  # host-assisted copies share their class's pipe
 
     # ---- provisioning -------------------------------------------------------------
 
@@ -353,6 +355,10 @@ class DataPlane:
 
     async def export_path(self, handle: str) -> Path:
         return self._volume(handle).export
+
+    def allocated_bytes(self, handle: str) -> int:
+        """Bytes the volume's image really holds (holes excluded): what a copy moves."""
+        return self._volume(handle).disk.stat().st_blocks * 512
 
     async def volume_size(self, handle: str) -> int:
         """The volume's capacity in bytes (what the PV reports)."""

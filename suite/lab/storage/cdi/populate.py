@@ -121,6 +121,7 @@ class Populator:
         if self._noise("import-retry") and int(self.anns.get(A.ANN_POD_RESTARTS, "0")) == 0:
             return self._import_failed(1, "error reading clone stream: unexpected EOF",
                                        "CloneInProgress")
+        await self._stream(src)
         await self.ctx.dataplane.populate_from_volume(self.handle(), self.handle(src),
                                                       zeroes=self._fault("clone-returns-zeroes"))
         await self._record_birth()
@@ -170,6 +171,14 @@ class Populator:
         self.pvc = self.ctx.store.mutate(
             PVC, self.ns, self.name,
             lambda o: o["metadata"].setdefault("annotations", {}).update(values))
+
+    async def _stream(self, src: Obj) -> None:
+        """A host-assisted copy crosses the node's I/O path: its bytes share the class's
+        bandwidth with every other copy of the class (dataplane/budget.py)."""
+        driver = self.drivers.for_pvc(self.pvc)
+        name = (self.pvc.get("spec") or {}).get("storageClassName") or ""
+        budget = self.ctx.dataplane.budgets.for_class(name, driver.limits if driver else None)
+        await budget.charge(self.ctx.dataplane.allocated_bytes(self.handle(src)))
 
     def _noise(self, noise: str) -> bool:
         driver = self.drivers.for_pvc(self.pvc)
