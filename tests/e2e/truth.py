@@ -109,3 +109,30 @@ def expected_cells(driver: dict[str, Any], cluster: dict[str, Any] | None = None
     if "provisioning-hangs" in faults:
         cells = _without_volumes(driver, cells)
     return _apply_cluster(driver, cells, cluster or {}, guest_image)
+
+
+# The VM-feature cells (issue 14), kept apart from `expected_cells` so the first-round
+# truth tests, whose profile does not run these families, compare what they ran.
+FEATURE_FAULT_CELLS = {
+    "hotplug-disk-invisible": ["hotplug.volume"],
+    "export-serves-stale-data": ["export.vm"],
+}
+
+
+def vm_feature_cells(driver: dict[str, Any], cluster: dict[str, Any] | None = None
+                     ) -> dict[str, str]:
+    """`hotplug.volume` (and `export.vm`): supported when the cluster's feature gates
+    include the feature's gate (a missing `featureGates` means the default set, which
+    has both), `unsupported` otherwise; the fault turns only its own cell broken. A class
+    that cannot hold a VM disk is `skipped`, as for every other cell."""
+    gates = (cluster or {}).get("featureGates")
+    cells = {"hotplug.volume": "HotplugVolumes", "export.vm": "VMExport"}
+    result = {cap: "supported" if gates is None or gate in gates else "unsupported"
+              for cap, gate in cells.items()}
+    if driver.get("type", "csi") != "csi":
+        return dict.fromkeys(result, "skipped")
+    for fault in driver.get("faults") or []:
+        for cap in FEATURE_FAULT_CELLS.get(fault, []):
+            if result[cap] == "supported":
+                result[cap] = "broken"
+    return result

@@ -100,6 +100,7 @@ def _start_hotplug(ctx: Any, compute: Compute) -> HotplugController:
     vmis = Controller(ctx, "hotplug-controller", hotplug.reconcile)
     vmis.watch(VMI)
     vmis.watch("persistentvolumeclaims", _same_namespace(ctx.store, VMI))
+    vmis.watch("cdi.kubevirt.io/datavolumes", _same_namespace(ctx.store, VMI))
     vmis.watch("volumeattachments.storage.k8s.io", _same_namespace(ctx.store, VMI))
     vmis.start()
     requests = Controller(ctx, "vm-volume-requests", hotplug.reconcile_vm)

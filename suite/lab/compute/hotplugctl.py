@@ -16,7 +16,9 @@ guest never gets the disk.
 
 from __future__ import annotations
 
+import os
 import secrets
+from pathlib import Path
 from typing import Any
 
 from ..clock import now_rfc3339
@@ -37,6 +39,14 @@ def _by_id(guest: Any, serial: str) -> Any:
     return guest.dev_root / "dev/disk/by-id" / f"virtio-{serial}"
 
 
+def through_lab_namespace(device: Any) -> Path:
+    """The device as the guest must name it. The guest's mount namespace was made before
+    this volume's FUSE export was mounted, and the lab's mounts do not propagate into it,
+    so the guest reaches the export through the lab process's root (what virt-handler
+    achieves by mounting the volume into the launcher's namespace)."""
+    return Path(f"/proc/{os.getpid()}/root{os.path.realpath(device)}")
+
+
 def _serial(spec: dict[str, Any], volume: str) -> str:
     disks = ((spec.get("domain") or {}).get("devices") or {}).get("disks") or []
     return next((str(d.get("serial") or "") for d in disks if d.get("name") == volume), "")
@@ -46,7 +56,8 @@ class HotplugController:
     def __init__(self, compute: Compute) -> None:
         self.compute = compute
         self.store = compute.store
-        self._serials: dict[tuple[str, str], str] = {}  # (VMI uid, volume) -> linked serial
+        # (VMI uid, volume) -> (serial, device) of a disk the guest was given
+        self._given: dict[tuple[str, str], tuple[str, Any]] = {}
 
     # ------------------------------------------------------------ VM requests
     async def reconcile_vm(self, namespace: str, name: str) -> float | None:
@@ -93,7 +104,7 @@ class HotplugController:
         names = {v["name"] for v in wanted}
         for entry in entries.values():
             if entry.get("hotplugVolume") is not None and entry["name"] not in names:
-                self._unplug(vmi, guest, entry)
+                await self._unplug(vmi, guest, entry)
                 again = STEP_S
         return again
 
@@ -115,6 +126,9 @@ class HotplugController:
             if not bound and not self._waits_for_consumer(pvc):
                 self._set(vmi, name, "Pending", "PVCNotReady", "PVC is in phase ClaimPending")
                 return True
+            if bound and not self._dv_ready(ns, volume):
+                self._set(vmi, name, "Bound", "PVCNotReady", "PVC is in phase Bound")
+                return True
             if pod is None:
                 pod = self._create_pod(vmi, name, pvc, node)
             message = f"Created hotplug attachment pod {pod['metadata']['name']}, for volume {name}"
@@ -134,6 +148,8 @@ class HotplugController:
         """virt-handler's part: once the node has the volume, the launcher gets it."""
         if pvc is None or pod is None or (pvc.get("status") or {}).get("phase") != "Bound":
             return True
+        if not self._dv_ready(vmi["metadata"]["namespace"], self._volume(vmi, name)):
+            return True  # a WaitForFirstConsumer DataVolume still being populated
         pv = pv_of(self.store, pvc)
         if pv is None:
             return True
@@ -149,20 +165,20 @@ class HotplugController:
         serial = _serial(vmi["spec"], name)
         device = await self.compute.device_path(pvc, node)
         if serial and device is not None and not self.compute.has_fault(pvc, FAULT):
-            guest.link_disk(serial, device)
-            self._serials[(vmi["metadata"]["uid"], name)] = serial
+            guest.link_disk(serial, through_lab_namespace(device))
+            self._given[(vmi["metadata"]["uid"], name)] = (serial, device)
         message = f"Volume {name} has been mounted in virt-launcher pod"
         self._set(vmi, name, "MountedToPod", "VolumeMountedToPod", message,
                   attach_pod=self._attachment_pod(vmi, name), event=(HANDLER, message))
         return True
 
-    def _unplug(self, vmi: dict[str, Any], guest: Any, entry: dict[str, Any]) -> None:
+    async def _unplug(self, vmi: dict[str, Any], guest: Any, entry: dict[str, Any]) -> None:
         name, phase = entry["name"], entry.get("phase", "")
         pod = self._attachment_pod(vmi, name)
         if phase not in ("UnMountedFromPod", "Detaching"):
-            serial = self._serials.pop((vmi["metadata"]["uid"], name), "")
-            if serial:
-                _by_id(guest, serial).unlink(missing_ok=True)
+            given = self._given.pop((vmi["metadata"]["uid"], name), None)
+            if given is not None:
+                _by_id(guest, given[0]).unlink(missing_ok=True)
             message = f"Volume {name} has been unmounted from virt-launcher pod"
             self._set(vmi, name, "UnMountedFromPod", "VolumeUnMountedFromPod", message,
                       event=(HANDLER, message))
@@ -284,6 +300,18 @@ class HotplugController:
                                       if e.get("name") != volume]
         meta = vmi["metadata"]
         self.store.mutate(VMI, meta["namespace"], meta["name"], change, subresource="status")
+
+    def _dv_ready(self, namespace: str, volume: dict[str, Any] | None) -> bool:
+        """A DataVolume source must have Succeeded (its disk written) before it attaches."""
+        if not (volume or {}).get("dataVolume"):
+            return True
+        dv = self.store.try_get("cdi.kubevirt.io/datavolumes", namespace, source_name(volume))
+        return dv is not None and (dv.get("status") or {}).get("phase") == "Succeeded"
+
+    @staticmethod
+    def _volume(vmi: dict[str, Any], name: str) -> dict[str, Any] | None:
+        return next((v for v in vmi["spec"].get("volumes") or [] if v.get("name") == name),
+                    None)
 
     def _waits_for_consumer(self, pvc: dict[str, Any]) -> bool:
         sc = self.store.try_get("storageclasses.storage.k8s.io", None,

@@ -86,6 +86,10 @@ def test_vm_addvolume_attaches_and_removevolume_detaches(api_client: Any, core: 
     console = Console(api_client, ns, "hp")
     console.login("fedora", "pw")
     assert _sees(console, "extra")
+    status, size = console.run("blockdev --getsize64 $PROBE_DEV_ROOT/dev/disk/by-id/"
+                               "virtio-extra 2>/dev/null || stat -L -c %s "
+                               "$PROBE_DEV_ROOT/dev/disk/by-id/virtio-extra")
+    assert (status, size.strip().splitlines()[-1]) == (0, str(64 << 20))
     status, _ = console.run("printf kvs | dd of=$PROBE_DEV_ROOT/dev/disk/by-id/virtio-extra "
                             "conv=notrunc 2>/dev/null && head -c 3 "
                             "$PROBE_DEV_ROOT/dev/disk/by-id/virtio-extra | grep -q kvs")
