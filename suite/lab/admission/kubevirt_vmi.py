@@ -8,7 +8,10 @@ disk names a volume, boot orders, the disk checks of `kubevirt_disks`, the volum
 of `kubevirt_volumes`) and, for a VMI only, `validateVirtualMachineInstanceSpecVolumeDisks`
 (every volume maps to a disk or filesystem) and `ValidateVirtualMachineInstanceMandatoryFields`
 (some memory must be asked for). Refusals are 422 from
-`virtualmachineinstances-create-validator.kubevirt.io`.
+`virtualmachineinstances-create-validator.kubevirt.io`. And vmi-update-admitter.go: only
+KubeVirt's own service accounts (which the lab's controllers stand for, writing to the
+store directly) may change a VMI's spec; an API client gets 422 from
+`virtualmachineinstances-update-validator.kubevirt.io`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 from ..resources import ResourceType
 from .kubevirt_disks import validate_disks
 from .kubevirt_volumes import validate_volumes
-from .webhook import VMI_CREATE, Cause, invalid, kubevirt_causes, required
+from .webhook import VMI_CREATE, VMI_UPDATE, Cause, invalid, kubevirt_causes, required
 
 KUBEVIRT = "kubevirt.io/kubevirts"
 
@@ -124,9 +127,13 @@ def memory_requested(field: str, spec: dict[str, Any]) -> list[Cause]:
 
 
 def vmi_admission(store: Any) -> Any:
-    def hook(op: str, resource: ResourceType, obj: dict[str, Any], _old: Any) -> None:
-        if op != "CREATE" or (resource.group, resource.plural) != (
-                "kubevirt.io", "virtualmachineinstances"):
+    def hook(op: str, resource: ResourceType, obj: dict[str, Any], old: Any) -> None:
+        if (resource.group, resource.plural) != ("kubevirt.io", "virtualmachineinstances"):
+            return
+        if op == "UPDATE" and old is not None and obj.get("spec") != old.get("spec"):
+            raise kubevirt_causes(VMI_UPDATE, [Cause("FieldValueNotSupported",
+                                                     "update of VMI object is restricted")])
+        if op != "CREATE":
             return
         spec = obj.get("spec") or {}
         causes = validate_spec("spec", spec, feature_gates(store))

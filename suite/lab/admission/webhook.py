@@ -17,6 +17,7 @@ from ..errors import ApiError
 
 # Webhook names as KubeVirt's virt-operator and CDI's operator register them.
 VMI_CREATE = "virtualmachineinstances-create-validator.kubevirt.io"
+VMI_UPDATE = "virtualmachineinstances-update-validator.kubevirt.io"
 VM_VALIDATOR = "virtualmachine-validator.kubevirt.io"
 MIGRATION_CREATE = "migration-create-validator.kubevirt.io"
 MIGRATION_UPDATE = "migration-update-validator.kubevirt.io"

@@ -245,3 +245,22 @@ def test_a_disk_name_must_be_a_container_name(api_client: Any, ns: str) -> None:
                    "characters or '-', and must start and end with an alphanumeric character "
                    "(e.g. 'my-name',  or '123-abc', regex used for validation is "
                    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')"}]
+
+
+def test_a_client_may_not_change_a_vmi_spec(lab: Any, api_client: Any, ns: str) -> None:
+    """Only KubeVirt's service accounts may (vmi-update-admitter.go); labels are fine."""
+    stored = vmi("static")
+    stored["metadata"]["namespace"] = ns
+    stored["status"] = {"phase": "Failed"}  # a final VMI: the lab's controller leaves it be
+    lab.call(lab.ctx.store.create, "kubevirt.io/virtualmachineinstances", stored)
+    custom = kubernetes.client.CustomObjectsApi(api_client)
+    code, status = refusal(lambda: custom.patch_namespaced_custom_object(
+        *KV, ns, "virtualmachineinstances", "static",
+        {"spec": {"domain": {"resources": {"requests": {"memory": "256Mi"}}}}}))
+    assert code == 422 and status["reason"] == "Invalid"
+    assert status["message"] == ('admission webhook "virtualmachineinstances-update-validator.'
+                                 'kubevirt.io" denied the request: update of VMI object is '
+                                 "restricted")
+    labelled = custom.patch_namespaced_custom_object(
+        *KV, ns, "virtualmachineinstances", "static", {"metadata": {"labels": {"a": "b"}}})
+    assert labelled["metadata"]["labels"]["a"] == "b"

@@ -99,9 +99,19 @@ def _vmi_exists(api_client: Any, ns: str, name: str) -> dict[str, Any]:
 
 
 def _bound(api_client: Any, ns: str, claim: str) -> None:
+    """Wait for the claim CDI makes for a DataVolume (it appears a moment after the VM)."""
     core = kubernetes.client.CoreV1Api(api_client)
-    wait_until(lambda: core.read_namespaced_persistent_volume_claim(claim, ns).status.phase,
-               lambda phase: phase == "Bound", f"claim {claim} bound", timeout_s=90)
+
+    def phase() -> str:
+        try:
+            pvc = core.read_namespaced_persistent_volume_claim(claim, ns)
+        except kubernetes.client.ApiException as error:
+            if error.status == 404:
+                return "absent"
+            raise
+        return str((pvc.status.phase if pvc.status else None) or "")
+
+    wait_until(phase, lambda p: p == "Bound", f"claim {claim} bound", timeout_s=90)
 
 
 def test_the_suites_objects_pass_admission(api_client: Any, run_ns: str) -> None:
