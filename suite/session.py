@@ -42,6 +42,8 @@ from suite.cluster.runspace import RunNamespace, describe
 from suite.config.errors import ConfigError
 from suite.config.run import RunConfig, select_classes
 from suite.report.matrix import ClassResult, RunInfo, build_matrix
+from suite.report.scorecard import add_scorecard
+from suite.report.scorecard import terminal_lines as scorecard_lines
 from suite.report.terminal import (
     counts_line,
     disagreement_lines,
@@ -303,9 +305,15 @@ class Session:
 
     def _write_reports(self, interrupted: bool) -> None:
         self.matrix = build_matrix(self._run_info(interrupted), self._results())
+        scorecard_problems = []
+        try:  # the workload scorecard: a judgement on the cells, never a lost report
+            add_scorecard(self.matrix)
+        except ConfigError as exc:
+            scorecard_problems.append(f"workload scorecard: {exc}")
         fio_rows = [row for a in self.assessments.values() for row in a.ctx.fio_rows]
         self.run_dir, self.report_problems = write_reports(
             self.run.report_dir, self.matrix, fio_rows)
+        self.report_problems += scorecard_problems
         write_json(self.run_dir / "timings.json", self._timings())
 
     def _run_info(self, interrupted: bool) -> RunInfo:
@@ -355,6 +363,8 @@ class Session:
         for line in not_tested_lines(self.matrix):
             write(line)
         for line in disagreement_lines(self.matrix):
+            write(line)
+        for line in scorecard_lines(self.matrix):
             write(line)
         write(f"cells: {counts_line(self.matrix)}")
         write(f"reports: {self.run_dir}/ (matrix.json, matrix.csv, matrix.md, matrix.html, "
