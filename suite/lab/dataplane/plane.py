@@ -85,8 +85,13 @@ class DataPlane:
         spec.check(handle)
         if handle in self._volumes:
             raise DataPlaneError(f"volume {handle} already exists")
-        vol = Volume(handle, self.state_dir / "volumes" / handle, spec, capacity,
-                     spec.export_size(capacity))
+        export_size = spec.export_size(capacity)
+        if source is not None and spec.volume_mode == "Filesystem" and \
+                export_size < source.payload <= capacity:
+            # CDI copies a clone's image at its virtual size; a sparse disk.img fits in a
+            # filesystem whose usable space KubeVirt's rule would size smaller
+            export_size = source.payload
+        vol = Volume(handle, self.state_dir / "volumes" / handle, spec, capacity, export_size)
         if vol.export_size <= 0:
             raise DataPlaneError(f"volume {handle}: {capacity} bytes is too small")
         self._check_fits(vol, source)
@@ -241,6 +246,9 @@ class DataPlane:
             await self._flush(source)
             origin = Snapshot("clone", source.image, source.export_size, source.capacity,
                               source.spec.volume_mode, source_handle)
+            if target.spec.volume_mode == "Filesystem" and \
+                    target.export_size < origin.payload <= target.capacity:
+                target.export_size = origin.payload  # as in _provision: CDI keeps the size
             self._check_fits(target, origin)
         async with target.lock:
             await self._refill(target, origin)

@@ -30,7 +30,7 @@ def test_disk_img_follows_kubevirt_rule(monkeypatch: pytest.MonkeyPatch, capacit
 @pytest.mark.parametrize("capacity", [64 * MiB, GiB])
 def test_a_fresh_ext4_offers_less_than_its_size(capacity: int) -> None:
     available = images.ext4_available(capacity)
-    assert 0.75 * capacity < available <= 0.95 * capacity  # journal, inodes, root reserve
+    assert 0.75 * capacity < available <= capacity - 2 * MiB  # journal, inode tables
 
 
 def test_throttle_options_from_driver_limits() -> None:
