@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from suite.cluster.permissions import CLUSTER, PERMISSIONS, render_rbac_yaml
-from tests.e2e.conftest import LabProcess, labelled_leftovers, run_suite
+from tests.e2e.conftest import PROFILE, LabProcess, SuiteRun, labelled_leftovers, run_suite
 from tests.e2e.test_truth import VARIETY, mismatches
 
 SA, HOME = "kvstorage-suite", "kvstorage-suite"
@@ -34,6 +34,7 @@ def kubectl(lab: LabProcess, *args: str, stdin: str | None = None) -> str:
 def token_kubeconfig(lab: LabProcess, folder: Path) -> Path:
     """A kubeconfig for the lab carrying the ServiceAccount's token."""
     token = kubectl(lab, "create", "token", SA, "-n", HOME).strip()
+    (folder / "token").write_text(token)
     config = yaml.safe_load(lab.kubeconfig.read_text())
     config["users"] = [{"name": SA, "user": {"token": token}}]
     config["contexts"][0]["context"]["user"] = SA
@@ -53,6 +54,22 @@ def audit(lab: LabProcess) -> list[dict[str, Any]]:
             and r["resource"] not in EVERYONES]
 
 
+PASSWORD = yaml.safe_load(PROFILE.read_text())["guest"]["password"]
+
+
+def assert_no_secrets(result: SuiteRun, paths: list[Path], secrets: list[str]) -> None:
+    """No secret in the run's output or in any file it wrote (reports, JUnit XML)."""
+    files = [p for path in paths for p in ([path] if path.is_file() else path.rglob("*"))
+             if p.is_file()]
+    assert files, "the run wrote nothing to scan"
+    texts = {"stdout": result.stdout, "stderr": result.stderr}
+    texts.update({str(f): f.read_bytes().decode("utf-8", "replace") for f in files})
+    for secret in secrets:
+        assert len(secret) >= 8
+        leaks = [where for where, text in texts.items() if secret in text]
+        assert not leaks, f"a secret appears in: {leaks}"
+
+
 def _grants() -> dict[tuple[str, str], set[str]]:
     out: dict[tuple[str, str], set[str]] = {}
     for row in PERMISSIONS:
@@ -66,10 +83,12 @@ def test_a_service_account_bound_to_deploy_rbac_runs_the_profile(
     lab = lab_process(drivers)
     kubectl(lab, "apply", "-f", "-", stdin=render_rbac_yaml())
     config = token_kubeconfig(lab, tmp_path)
-    result = run_suite(config, tmp_path / "reports")
+    result = run_suite(config, tmp_path / "reports", "--junitxml", str(tmp_path / "junit.xml"))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert not mismatches(result.verdicts(), drivers)
     assert labelled_leftovers(lab.kubeconfig) == []
+    assert_no_secrets(result, [tmp_path / "reports", tmp_path / "junit.xml"],
+                      [(tmp_path / "token").read_text(), PASSWORD])
     used = audit(lab)
     grants = _grants()
     beyond = [r for r in used if r["verb"] not in grants.get((r["group"], r["resource"]), ())]
