@@ -10,6 +10,9 @@ from . import cluster
 from .agent import AgentHandlers
 from .console import ConsoleHandler
 from .controller import Controller, Key
+from .export import EXPORT, ExportController
+from .export import register as register_export
+from .exportserver import ExportProxy
 from .hotplug import HotplugApi
 from .hotplugctl import HotplugController
 from .lifecycle import Lifecycle
@@ -109,6 +112,18 @@ def _start_hotplug(ctx: Any, compute: Compute) -> HotplugController:
     return hotplug
 
 
+async def _start_export(ctx: Any) -> None:
+    register_export(ctx)
+    proxy = ExportProxy(ctx)
+    await proxy.start()
+    ctx.on_stop(proxy.stop)
+    exports = Controller(ctx, "export-controller", ExportController(ctx.store, proxy).reconcile)
+    exports.watch(EXPORT)
+    for ref in (VM, VMI, "persistentvolumeclaims", "cdi.kubevirt.io/datavolumes"):
+        exports.watch(ref, _same_namespace(ctx.store, EXPORT))
+    exports.start()
+
+
 def _serve_subresources(ctx: Any, compute: Compute) -> None:
     lifecycle, agent = Lifecycle(ctx.store), AgentHandlers(compute)
     hotplug = HotplugApi(ctx.store, lambda: set(ctx.cluster.feature_gates))
@@ -145,6 +160,7 @@ async def start(ctx: Any) -> None:
     _start_migrations(ctx, compute, vmis)
     _start_snapshots(ctx)
     _start_hotplug(ctx, compute)
+    await _start_export(ctx)
     _serve_subresources(ctx, compute)
     pods = _start_pods(ctx, compute)
     ctx.extras["pods"] = pods
