@@ -46,6 +46,12 @@ def assess(ctx: ClassContext) -> list[Outcome]:
         if result is not None:
             ran[mode] = result
             _publish(ctx, mode, result)
+    if ran and ctx.profile.scale.fio_vms > 1:  # the same jobs in N VMs at once
+        from suite.checks.perf_parallel import run_parallel
+
+        area = getattr(ctx.profile.fio, "size_bytes", None) or DEFAULT_AREA_BYTES
+        run_parallel(ctx, cell, next(iter(ran)), jobs, area,
+                     lambda vm, disk, text: _execute(ctx, vm, disk, text))
     return [_verdict(cell, ran)]
 
 

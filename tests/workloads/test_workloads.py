@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from suite.config.errors import ConfigError
-from suite.report.scorecard import add_scorecard, markdown_lines, terminal_lines
 from suite.report.schema import validate_matrix
+from suite.report.scorecard import add_scorecard, markdown_lines, terminal_lines
 from suite.workloads.judging import judge
 from suite.workloads.loading import load_builtin, load_workloads, parse_workload
 
