@@ -35,6 +35,7 @@ FAMILY_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "perf": ("perf.fio",),
     "bootstorm": ("scale.bootstorm",),
     "hotplug": ("hotplug.volume",),
+    "export": ("export.vm",),
 }
 CAPABILITIES: tuple[str, ...] = tuple(c for caps in FAMILY_CAPABILITIES.values() for c in caps)
 

@@ -17,7 +17,7 @@ from tests.e2e.conftest import PROFILE, labelled_leftovers, run_suite
 from tests.e2e.test_truth import driver
 from tests.e2e.truth import expected_cells, vm_feature_cells
 
-FAMILIES = ["provision", "hotplug"]
+FAMILIES = ["provision", "hotplug", "export"]
 
 MIXED = [
     driver("e2e-feat-rbd", modes={"Block": ["ReadWriteOnce", "ReadWriteMany"]},
@@ -42,7 +42,7 @@ def _wanted(entry: dict[str, Any], cluster: dict[str, Any] | None) -> dict[str, 
     cells = {c: v for c, v in expected_cells(entry, cluster).items()
              if c.startswith("provision.")}
     features = vm_feature_cells(entry, cluster)
-    return {**cells, "hotplug.volume": features["hotplug.volume"]}
+    return {**cells, **features}
 
 
 @pytest.mark.slow
@@ -67,4 +67,5 @@ def test_vm_feature_cells_equal_the_driver_file(lab_process: Any, tmp_path: Path
     assert not problems, "\n".join(problems) + "\n" + result.stdout[-3000:]
     if cluster is not None:  # the reason names the gate
         assert "HotplugVolumes" in reasons[(drivers[0]["name"], "hotplug.volume")]
+        assert "VMExport" in reasons[(drivers[0]["name"], "export.vm")]
     assert labelled_leftovers(lab.kubeconfig) == []
