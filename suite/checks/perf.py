@@ -82,9 +82,15 @@ def _measure(ctx: ClassContext, cell: Cell, mode: str, jobs: list) -> PerfResult
 def missing_fio(ctx: ClassContext) -> str | None:
     """Why the guest has no fio and how to fix it, when a login showed it missing."""
     tools = ctx.shared.get(TOOLS_KEY) or {}
+    guest = ctx.profile.guest
+    uses_libaio = any(getattr(job, "ioengine", "") == "libaio"
+                      for job in getattr(ctx.profile.fio, "jobs", None) or ())
+    if tools.get("fio") and tools.get("libaio") is False and uses_libaio:
+        return (f"fio in the guest image {guest.image} cannot load its libaio engine, which "
+                "the job set uses; add fio-engine-libaio to guest.packages (Fedora) or use "
+                "an image whose fio has it")
     if tools.get("fio") is not False:
         return None
-    guest = ctx.profile.guest
     packages = list(getattr(guest, "packages", ()) or ())
     tried = (f"cloud-init could not install {', '.join(packages)} "
              f"(cloud-init status: {tools.get('cloudInit') or 'unknown'})" if packages

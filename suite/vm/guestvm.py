@@ -251,6 +251,9 @@ class GuestVM:
         if "fio" not in tools:
             tools["fio"] = probe.has("fio")
             tools["cloudInit"] = self.cloud_init
+            # Fedora ships fio's libaio engine as its own package (fio-engine-libaio)
+            tools["libaio"] = tools["fio"] and self._run(
+                "fio --enghelp=libaio >/dev/null 2>&1", 30)[0] == 0
 
     def _await_probe(self) -> None:
         # cloud-init may still be writing files when the login prompt first appears

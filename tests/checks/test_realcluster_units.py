@@ -137,8 +137,10 @@ def test_missing_fio_names_the_fix() -> None:
     ctx: Any = ClassContext(kube=None, namespace="ns", storage_class="sc",  # type: ignore
                             facts={}, profile=profile, run_id="r")
     assert missing_fio(ctx) is None
-    ctx.shared[TOOLS_KEY] = {"fio": True, "cloudInit": "done"}
+    ctx.shared[TOOLS_KEY] = {"fio": True, "cloudInit": "done", "libaio": True}
     assert missing_fio(ctx) is None
+    ctx.shared[TOOLS_KEY] = {"fio": True, "cloudInit": "done", "libaio": False}
+    assert "fio-engine-libaio" in (missing_fio(ctx) or "")
     ctx.shared[TOOLS_KEY] = {"fio": False, "cloudInit": "error"}
     reason = missing_fio(ctx) or ""
     assert "fio-engine-libaio" in reason and "status: error" in reason
