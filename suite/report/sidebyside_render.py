@@ -73,7 +73,8 @@ def render_markdown(model: dict[str, Any]) -> str:
         lines += ["", "## Boot storms", ""]
         lines += _table(["class", "verdict", "VMs", "clone p95 s", "login p50 s",
                          "login p95 s", "login max s", "image read p95 s", "strategy"], [
-            [b["column"], b["verdict"], b["vms"], _num(b["clone"].get("p95")),
+            [b["column"], b["verdict"], b["vms"] if b["vms"] is not None else "-",
+             _num(b["clone"].get("p95")),
              _num(b["login"].get("p50")), _num(b["login"].get("p95")),
              _num(b["login"].get("max")), _num(b["ready"].get("p95")),
              b["strategies"] + (f" (fallback: {b['fallbacks']})" if b["fallbacks"] else "")]
