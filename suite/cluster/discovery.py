@@ -83,7 +83,8 @@ def virtualization_facts(kube: Kube) -> Obj:
         "kubevirtFeatureGates": gates,
         "cdiFeatureGates": sorted(((cdi.get("spec") or {}).get("config") or {})
                                   .get("featureGates") or []),
-        "expandDisks": expand_disks_enabled(gates, version, bool(kubevirt)),
+        "expandDisks": expand_disks_enabled(gates, version, bool(kubevirt)) if kubevirt
+        else _hco_expand_disks(kube),
         "schedulableNodes": schedulable_nodes(_items(kube, "v1", "Node")),
     }
 
@@ -100,6 +101,13 @@ def expand_disks_enabled(gates: list[str], version: str, seen: bool) -> bool | N
         return None
     parsed = _version(version)
     return "ExpandDisks" in gates or (parsed is not None and parsed >= EXPAND_DISKS_GA)
+
+
+def _hco_expand_disks(kube: Kube) -> bool | None:
+    """Without read access to the KubeVirt CR: OpenShift Virtualization's HyperConverged
+    operator always puts ExpandDisks in the KubeVirt CR it manages (its hard-coded gate
+    list in hyperconverged-cluster-operator `controllers/operands/kubevirt.go`)."""
+    return True if _items(kube, "hco.kubevirt.io/v1beta1", "HyperConverged") else None
 
 
 def schedulable_nodes(nodes: list[Obj]) -> list[str]:
