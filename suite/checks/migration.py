@@ -164,7 +164,7 @@ def _target_unschedulable(ctx: ClassContext, migration_obj: dict | None) -> str 
     if not migration_obj:
         return None
     said = [e.get("message", "") for e in ctx.kube.events_for(migration_obj)
-            if e.get("reason") == UNSCHEDULABLE_EVENT]
+            if str(e.get("reason", "")).lower() == UNSCHEDULABLE_EVENT.lower()]
     if not said:
         return None
     return (f"the migration's target pod could not be scheduled ({said[-1]}); the "
