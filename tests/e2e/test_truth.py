@@ -46,6 +46,7 @@ UNFIT = [
     driver("e2e-buckets", type="object-bucket", provisioner="openshift-storage.noobaa.io/obc"),
 ]
 UNFIT_WITHIN_S = 10.0
+EXPAND_S = 30.0  # tests/e2e/profile.yaml: expand_s (expand_grace_s is 10)
 # The first round's fault files, with noise added: faults still show, noise does not.
 FAULTS_DATA = [
     driver("e2e-stale", modes=RWX_BLOCK, expansion="online", snapshots=True,
@@ -94,6 +95,10 @@ def test_matrix_equals_the_driver_file(lab_process: Any, tmp_path: Path,
     assert not problems, "verdicts differ from the driver file:\n" + "\n".join(detail)
     assert labelled_leftovers(lab.kubeconfig) == []
     assert junit_results(tmp_path / "junit.xml") == expected_junit(result.verdicts())
+    if any(d["name"] == "e2e-invisible" for d in drivers):  # judged after the grace
+        cell = next(sc for sc in matrix["storageClasses"]
+                    if sc["name"] == "e2e-invisible")["capabilities"]["expand.online"]
+        assert "PVC and VMI report" in cell["reason"] and cell["seconds"] < EXPAND_S, cell
     unfit = [d["name"] for d in drivers if d.get("type", "csi") != "csi"]
     if unfit:  # decided at once, not after a bind timeout, and the summary says why
         seconds = result.timings()["classSeconds"]
