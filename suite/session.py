@@ -42,6 +42,7 @@ from suite.cluster.runspace import RunNamespace, describe
 from suite.config.errors import ConfigError
 from suite.config.run import RunConfig, select_classes
 from suite.report.matrix import ClassResult, RunInfo, build_matrix
+from suite.report.progress import Progress, statuses
 from suite.report.scorecard import add_scorecard
 from suite.report.scorecard import terminal_lines as scorecard_lines
 from suite.report.terminal import (
@@ -95,6 +96,7 @@ class Session:
         self.namespace = run.namespace or run.run_id  # --namespace, else one per run
         self.namespace_mode = CREATE
         self.node_checks_denied: str | None = None
+        self.display: Progress | None = None  # live status lines, or timestamped lines
 
     # -- output -----------------------------------------------------------------------
     def say(self, line: str) -> None:
@@ -113,9 +115,39 @@ class Session:
                 name, message = self.progress.get_nowait()
             except queue.Empty:
                 return
-            self.say(f"[{name}] {message}")
+            if self.display is not None:
+                self.display.message(name, message)
+            else:
+                self.say(f"[{name}] {message}")
+
+    def _terminal_write(self, text: str) -> None:
+        """Raw text past pytest's line tracking (the live block must not shift its
+        column bookkeeping), while capture is suspended."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        if reporter is None or self.config.option.verbose < 0:
+            return
+        stream = getattr(reporter._tw, "_file", None)
+        with (capture.global_and_fixture_disabled() if capture else contextlib.nullcontext()):
+            if stream is None:
+                reporter.write(text, flush=True)
+            else:
+                stream.write(text)
+                stream.flush()
+
+    def _make_display(self) -> Progress:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        live = bool(reporter is not None and getattr(reporter, "isatty", False)
+                    and reporter._tw.hasmarkup and self.config.option.verbose >= 0)
+        if not live:
+            return Progress(lambda text: self.say(text.rstrip("\n")), live=False)
+        return Progress(self._terminal_write, live=True, width=reporter._tw.fullwidth,
+                        column=lambda: reporter._tw.width_of_current_line)
 
     def heartbeat(self) -> None:
+        if self.display is not None and self.display.live:
+            self.display.draw(statuses(self.assessments, self.wanted, self.display.steps))
+            return
         if time.monotonic() - self.last_line < HEARTBEAT_S:
             return
         for name, assessment in self.assessments.items():
@@ -218,6 +250,7 @@ class Session:
         self._create_namespace()
         self.say(f"run {self.run.run_id}: assessing {len(self.classes)} StorageClass(es) "
                  f"concurrently in namespace {self.namespace}")
+        self.display = self._make_display()
         for name in self.classes:
             assessment = self._assessment(name)
             self.assessments[name] = assessment
@@ -273,12 +306,16 @@ class Session:
             self.drain_progress()
             self.heartbeat()
         self.drain_progress()
+        if self.display is not None:
+            self.display.clear()  # pytest writes the result where it left off
         return assessment.outcomes[capability]
 
     # -- the end -----------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         interrupted = bool(session.shouldstop) or exitstatus == pytest.ExitCode.INTERRUPTED
+        if self.display is not None:
+            self.display.clear()
         self._stop_assessments(interrupted)
         self.drain_progress()
         try:
