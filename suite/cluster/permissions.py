@@ -85,6 +85,10 @@ PERMISSIONS: tuple[Permission, ...] = (
     _p(OBJECT_VERBS, VMSNAP, "virtualmachinesnapshots", NAMESPACE, "snapshot"),
     _p(OBJECT_VERBS, VMSNAP, "virtualmachinerestores", NAMESPACE, "snapshot"),
     _p(OBJECT_VERBS, KV, "virtualmachineinstancemigrations", NAMESPACE, "migration"),
+    _p(OBJECT_VERBS, CDI, "datavolumes", NAMESPACE, "hotplug"),
+    _p("update", SUB, "virtualmachineinstances/addvolume", NAMESPACE, "hotplug"),
+    _p("update", SUB, "virtualmachineinstances/removevolume", NAMESPACE, "hotplug"),
+    _p(OBJECT_VERBS, "export.kubevirt.io", "virtualmachineexports", NAMESPACE, "export"),
     # Node checks: a privileged one-shot pod that reads the node below a volume.
     _p("get", "", "persistentvolumes", CLUSTER, NODE_CHECKS, optional=True),
     _p(OBJECT_VERBS, "", "pods", NAMESPACE, NODE_CHECKS, optional=True),
