@@ -119,6 +119,7 @@ drivers:
     clone: csi-clone
     encryption: luks
     faults: []
+    noise: [provision-retry, snapshot-slow]
   - name: lab-nfs
     provisioner: nfs.csi.lab.io
     default: true
@@ -131,6 +132,7 @@ drivers:
     clone: copy
     encryption: none
     faults: []
+    noise: [import-retry, resize-retry]
   - name: lab-local
     provisioner: local.csi.lab.io
     volumeBindingMode: WaitForFirstConsumer
@@ -153,6 +155,7 @@ drivers:
     encryption: none
     limits: {iops: 400, bandwidthMiBs: 40}
     faults: []
+    noise: [attach-slow, schedule-backoff]
 """
 
 

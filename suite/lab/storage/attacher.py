@@ -28,7 +28,7 @@ from .workqueue import Key, WorkQueue, feed
 
 VA = "storage.k8s.io/volumeattachments"
 MULTI_WRITER = ("ReadWriteMany", "ReadOnlyMany")
-ATTACH_SLOW_S = 3.0  # `attach-slow`: how long ControllerPublishVolume takes
+ATTACH_SLOW_S = 2.0  # `attach-slow`: how long ControllerPublishVolume takes
 
 
 def finalizer_for(driver_name: str) -> str:

@@ -64,13 +64,6 @@ class Resizer:
         pv = self.store.get("persistentvolumes", None, pvc["spec"]["volumeName"])
         wanted = provisioned_size(driver, requested_bytes(pvc))
         if wanted > parse_quantity(pv["spec"]["capacity"]["storage"]):
-            if driver.has_noise("resize-retry") and self._first_try(pvc, wanted):
-                pvc = self._mark_resizing(pvc, wanted)  # the call went out, then timed out
-                self._event(pvc, "VolumeResizeFailed",
-                            f'resize volume "{pv["metadata"]["name"]}" by resizer '
-                            f'"{driver.provisioner}" failed: rpc error: code = '
-                            "DeadlineExceeded desc = context deadline exceeded", "Warning")
-                return NOISE_BACKOFF_S
             # KubeVirt grows a running guest's disk only with the ExpandDisks gate
             invisible = driver.has_fault("online-expansion-invisible-to-guest") or \
                 not self.ctx.cluster.has_gate("ExpandDisks")
@@ -110,14 +103,23 @@ class Resizer:
                         f"{pv['spec']['csi']['driver']} only supports offline expansion and "
                         "volume is currently in-use", "Warning")
             return 2.0  # the resizer retries; an attachment's removal also brings us back
+        driver = self.drivers.for_pvc(pvc)
+        if driver is not None and driver.has_noise("resize-retry") and \
+                self._first_try(pvc, wanted):
+            pvc = self._mark_resizing(pvc, wanted)  # the call went out, then timed out
+            self._event(pvc, "VolumeResizeFailed",
+                        f'resize volume "{pv["metadata"]["name"]}" by resizer '
+                        f'"{driver.provisioner}" failed: rpc error: code = '
+                        "DeadlineExceeded desc = context deadline exceeded", "Warning")
+            return NOISE_BACKOFF_S
         pvc = self._mark_resizing(pvc, wanted)
         self._event(pvc, "Resizing",
                     f"External resizer is resizing volume {pv['metadata']['name']}")
         await self.ctx.dataplane.resize(pv["spec"]["csi"]["volumeHandle"], wanted,
                                         visible_to_consumers=not (invisible and in_use))
-        self.store.mutate("persistentvolumes", None, pv["metadata"]["name"],
-                          lambda obj: obj["spec"]["capacity"].update(
-                              storage=format_quantity(wanted)))
+        pv = self.store.mutate("persistentvolumes", None, pv["metadata"]["name"],
+                               lambda obj: obj["spec"]["capacity"].update(
+                                   storage=format_quantity(wanted)))  # node step reads it
         if volume_mode(pvc) == "Filesystem":
             self._node_pending(pvc)
             if self._attached(pv):

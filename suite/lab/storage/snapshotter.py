@@ -25,7 +25,7 @@ VS, VSC, VSCLASS = f"{GROUP}/volumesnapshots", f"{GROUP}/volumesnapshotcontents"
 FIN_VS_BOUND = "snapshot.storage.kubernetes.io/volumesnapshot-bound-protection"
 FIN_VSC_BOUND = "snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection"
 COMPONENT = "snapshot-controller"
-SNAPSHOT_SLOW_S = 3.0  # `snapshot-slow`: cut, but not ready to use, for this long
+SNAPSHOT_SLOW_S = 2.0  # `snapshot-slow`: cut, but not ready to use, for this long
 
 
 class SnapshotError(Exception):

@@ -31,6 +31,9 @@ def test_defaults() -> None:
                                                                      ["ReadWriteMany"])
     assert drivers["lab-slow"].limits == {"iops": 400, "bandwidthMiBs": 40}
     assert drivers["lab-local"].volume_binding_mode == "WaitForFirstConsumer"
+    assert not drivers["lab-local"].noise  # a quiet class beside noisy ones
+    assert drivers["lab-slow"].has_noise("attach-slow")
+    assert rbd.has_noise("provision-retry") and drivers["lab-nfs"].has_noise("resize-retry")
 
 
 @pytest.mark.parametrize(("changes", "expected"), [
