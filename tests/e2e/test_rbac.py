@@ -143,3 +143,24 @@ def test_a_user_allowed_only_project_requests_runs_in_a_project(
     assert not any(r["resource"] == "namespaces" and r["verb"] == "create" for r in used)
     namespaces = json.loads(kubectl(lab, "get", "namespaces", "-o", "json"))["items"]
     assert not [n for n in namespaces if n["metadata"]["name"].startswith("kvs-")]
+
+
+def test_without_the_node_checks_permissions_encryption_is_inconclusive(
+        lab_process: Any, tmp_path: Path) -> None:
+    drivers = VARIETY[:1]  # declares LUKS encryption: its cell needs the node check
+    lab = lab_process(drivers)
+    docs = list(yaml.safe_load_all(render_rbac_yaml()))
+    for doc in docs:
+        if doc["kind"] == "ClusterRole":
+            doc["rules"] = [r for r in doc["rules"] if r["resources"][0] not in
+                            {p.resource for p in PERMISSIONS if p.optional}]
+    kubectl(lab, "apply", "-f", "-", stdin=yaml.safe_dump_all(docs))
+    result = run_suite(token_kubeconfig(lab, tmp_path), tmp_path / "reports")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    cell = result.matrix()["storageClasses"][0]["capabilities"]["encryption.at-rest"]
+    assert cell["verdict"] == "inconclusive"
+    assert "the node check needs permissions this user lacks" in cell["reason"]
+    assert "create pods" in cell["reason"]
+    problems = mismatches(result.verdicts(), drivers)
+    assert [p for p in problems if "encryption.at-rest" not in p] == []
+    assert not [r for r in audit(lab) if r["resource"] in ("pods", "pods/log")]
