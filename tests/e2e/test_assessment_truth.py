@@ -107,3 +107,32 @@ def test_a_clone_fault_makes_the_boot_storm_broken(matrix: dict[str, Any]) -> No
     assert honest["evidence"]["vms"] == 3
     assert honest["evidence"]["cloneStrategies"] == {"copy": 3}
     assert honest["evidence"]["loginSeconds"]["p95"] > 0
+
+
+@pytest.mark.slow
+def test_default_lab_boot_storm_is_slower_on_the_throttled_class(tmp_path: Path) -> None:
+    """The built-in drivers: lab-slow (40 MiB/s) against lab-ceph-rbd (unlimited)."""
+    profile = yaml.safe_load(PROFILE.read_text())
+    profile.update(name="bootstorm-default", families=["provision", "bootstorm"],
+                   scale={"bootstorm_vms": 5, "bootstorm_image": "64Mi"})
+    profile["sizes"] = {"disk": "128Mi", "expanded_disk": "160Mi", "perf_disk": "64Mi"}
+    path = tmp_path / "bootstorm.yaml"
+    path.write_text(yaml.safe_dump(profile, sort_keys=False))
+    from suite.lab.drivers import DEFAULT_DRIVERS_YAML
+    from tests.e2e.conftest import start_lab
+
+    drivers = [d for d in yaml.safe_load(DEFAULT_DRIVERS_YAML)["drivers"]
+               if d["name"] in ("lab-slow", "lab-ceph-rbd")]
+    lab = start_lab(tmp_path, drivers)
+    try:
+        result = run_suite(lab.kubeconfig, tmp_path / "reports", "--profile", str(path),
+                           "-k", "scale.bootstorm")
+    finally:
+        lab.stop()
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    found = {sc["name"]: sc["capabilities"]["scale.bootstorm"]
+             for sc in result.matrix()["storageClasses"]}
+    slow, fast = found["lab-slow"], found["lab-ceph-rbd"]
+    assert slow["verdict"] == fast["verdict"] == "supported", (slow["reason"], fast["reason"])
+    assert slow["evidence"]["readySeconds"]["p95"] > fast["evidence"]["readySeconds"]["p95"], (
+        slow["evidence"]["readySeconds"], fast["evidence"]["readySeconds"])
