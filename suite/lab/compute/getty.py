@@ -105,8 +105,9 @@ exit 0
 
 def apply_files(config: dict[str, Any], work: Path) -> None:
     done: set[Path] = set()
-    files = [{"path": CLOUD_INIT_TOOL, "permissions": 0o755,
-              "content": base64.b64encode(status_tool(config["status_file"]).encode())}]
+    tool = base64.b64encode(status_tool(config["status_file"]).encode())
+    files: list[dict[str, Any]] = [
+        {"path": CLOUD_INIT_TOOL, "permissions": 0o755, "content": tool}]
     for item in config["files"]:
         if hides_lab(existing_ancestor(Path(item["path"]).parent), config):
             say(f"cloud-init: write_files: {item['path']} cannot be written in the lab guest "
