@@ -66,7 +66,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         lab.stop()
     assert result.returncode in (0, 1), result.stdout[-3000:] + result.stderr[-2000:]
     assert "workload scorecard:" in result.stdout
-    return result.matrix()
+    return {**result.matrix(), "_dir": str(result.report_dir / "latest")}
 
 
 def classes(matrix: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -136,3 +136,37 @@ def test_default_lab_boot_storm_is_slower_on_the_throttled_class(tmp_path: Path)
     assert slow["verdict"] == fast["verdict"] == "supported", (slow["reason"], fast["reason"])
     assert slow["evidence"]["readySeconds"]["p95"] > fast["evidence"]["readySeconds"]["p95"], (
         slow["evidence"]["readySeconds"], fast["evidence"]["readySeconds"])
+
+
+def test_compare_shows_each_difference_of_another_driver_file(
+        matrix: dict[str, Any], tmp_path: Path) -> None:
+    """The same class with RWX added: live migration works, oltp is no longer unfit."""
+    from suite.report.sidebyside import sidebyside_command
+    from tests.e2e.conftest import start_lab
+
+    drivers = [{**DRIVERS[0], "modes": {"Block": ["ReadWriteOnce", "ReadWriteMany"]}}]
+    lab = start_lab(tmp_path, drivers)
+    try:
+        second = run_suite(lab.kubeconfig, tmp_path / "reports", "--profile",
+                           str(assessment_profile(tmp_path)), "-k", "migration.live")
+    finally:
+        lab.stop()
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-2000:]
+    out = tmp_path / "compare"
+    assert sidebyside_command([matrix["_dir"], str(second.report_dir / "latest"),
+                               "--out", str(out)]) == 0
+    md = (out / "compare.md").read_text()
+    rows = {line.split("|")[1].strip(): line for line in md.splitlines()
+            if line.startswith("| `")}
+    assert "≠" in rows["`migration.live` ≠"]
+    assert "**✅ supported** (was unsupported)" in rows["`migration.live` ≠"]
+    assert "**❔ n/a** (was unfit)" in rows["`oltp-database` ≠"]
+    before, after = classes(matrix)["e2e-800"], classes(second.matrix())["e2e-800"]
+    expected = {f"`{cap}`" for cap, cell in after["capabilities"].items()
+                if cell["verdict"] != before["capabilities"][cap]["verdict"]}
+    expected |= {f"`{name}`" for name, entry in after["workloads"].items()
+                 if entry["fitness"] != before["workloads"][name]["fitness"]}
+    marked = {key.removesuffix(" ≠") for key in rows if key.endswith(" ≠")}
+    assert marked == expected and {"`migration.live`", "`oltp-database`"} <= marked
+    html = (out / "compare.html").read_text()
+    assert html.count(" changed\"") >= 3
