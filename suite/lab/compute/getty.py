@@ -126,7 +126,8 @@ def apply_files(config: dict[str, Any], work: Path) -> None:
     for tool in config.get("hide", []):
         for folder in GUEST_PATH.split(":"):
             found = os.path.join(folder, tool)
-            if os.path.isfile(found) and not (stash / tool).exists():
+            wanted = tool in config.get("packages", [])
+            if wanted and os.path.isfile(found) and not (stash / tool).exists():
                 shutil.copy2(found, stash / tool)  # what a package install would bring
                 (stash / f"{tool}.folder").write_text(folder)
             with contextlib.suppress(OSError):
