@@ -119,3 +119,14 @@ def test_load_lab_profile(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump({"drivers": [GOOD], "cluster": {"guests": "qemu"}}))
     with pytest.raises(DriverProfileError, match=r"^cluster\.guests: 'qemu'"):
         load_lab_profile(path)
+
+
+def test_the_lab_context_has_room_for_the_schedulable_nodes(tmp_path: Path) -> None:
+    from suite.lab.context import LabContext
+    from suite.lab.store import Store
+
+    big = LabContext(Store(), tmp_path, [], cluster=parse_cluster({"schedulableNodes": 5}))
+    assert len(big.nodes) == 5 and big.schedulable_nodes == big.nodes
+    one = LabContext(Store(), tmp_path, [], cluster=parse_cluster({"schedulableNodes": 1}))
+    assert one.nodes == ("lab-node-1", "lab-node-2", "lab-node-3")
+    assert one.schedulable_nodes == ("lab-node-1",)
