@@ -19,6 +19,7 @@ SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 need=()
 [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx mdev || need+=(busybox-static)
 command -v cpio >/dev/null || need+=(cpio)
+command -v gcc >/dev/null || need+=(gcc libc6-dev)
 command -v depmod >/dev/null || need+=(kmod)
 command -v fio >/dev/null || need+=(fio)
 command -v genisoimage >/dev/null || need+=(genisoimage)
@@ -91,6 +92,8 @@ done
 mkdir -p "$root/lib64"; cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
 
 install -m 0755 "$here/guest/init" "$root/init"
+gcc -static -Os -s -o "$root/usr/bin/sudo" "$here/guest/sudo.c"
+chmod 4755 "$root/usr/bin/sudo"
 install -m 0755 "$here/guest/rc" "$root/etc/rc"
 printf "::sysinit:/etc/rc\nttyS0::respawn:/sbin/getty -L 115200 ttyS0 vt100\n::ctrlaltdel:/sbin/reboot\n" > "$root/etc/inittab"
 install -m 0755 "$here/guest/mdev-disk" "$root/etc/mdev-disk"

@@ -37,6 +37,11 @@ def render_script(config: GuestConfig, hide_tools: tuple[str, ...], connected: b
                  "chmod 755 /usr/local/bin/cloud-init")
     for uid, (user, password) in enumerate(config.credentials.items(), start=1000):
         lines += _user_lines(user, password, uid)
+    if config.credentials:  # cloud-init's default user gets passwordless sudo
+        first = next(iter(config.credentials))
+        lines += ["mkdir -p /etc/sudoers.d",
+                  f"echo {q(first + ' ALL=(ALL) NOPASSWD:ALL')} "
+                  "> /etc/sudoers.d/90-cloud-init-users"]
     for item in config.files:
         data = base64.b64encode(item.content).decode()
         lines.append(f"mkdir -p {q(str(Path(item.path).parent))}")

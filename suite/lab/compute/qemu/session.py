@@ -51,11 +51,14 @@ class SerialSession:
         await self.expect(r"Password: ", 30)
         await self.guest.send(password.encode() + b"\r")
         await self.expect(r"\][$#] ", 30)
+        # a wide line: the shell's editor would otherwise wrap long commands at 80
+        await self.run("stty cols 4000 2>/dev/null")
 
     async def run(self, command: str, timeout: float = 120.0) -> tuple[int, str]:
         """Run `command` in the logged-in shell; its output and exit status."""
         tag = secrets.token_hex(4)
         await self.guest.send(f"{command}; echo @{tag}@$?@\r".encode())
         # the terminal echoes the command line (tag then `$?`) before the output
-        match = await self.expect(rf"(?s)@{tag}@\$\?@[^\n]*\n(.*?)@{tag}@(\d+)@", timeout)
-        return int(match.group(2)), match.group(1).replace("\r\n", "\n").strip()
+        match = await self.expect(rf"(?s)^(.*?)@{tag}@(\d+)@", timeout)
+        text = match.group(1).rpartition("$?@")[2].replace("\r", "")
+        return int(match.group(2)), text.partition("\n")[2].strip()
