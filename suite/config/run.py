@@ -31,6 +31,7 @@ class RunConfig:
     keep: bool
     sweep: bool
     namespace: str | None = None  # --namespace: an existing namespace to run in
+    lab_guests: str | None = None  # --lab-guests: process | qemu (else the driver file's)
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -84,6 +85,7 @@ def build_run_config(option: Any) -> RunConfig:
         keep=bool(option.kvs_keep),
         sweep=bool(option.kvs_sweep),
         namespace=getattr(option, "kvs_namespace", None),
+        lab_guests=getattr(option, "kvs_lab_guests", None),
     )
 
 
