@@ -28,6 +28,7 @@ SIZE = "10Mi"
 MAGIC = b"KVSSTATE"
 KUBEVIRT = "kubevirt.io/kubevirts"
 SAVE_EVERY_S = 0.5
+GATE = "VMPersistentState"  # required for persistent TPM/EFI in KubeVirt 1.3-1.5
 
 
 def needs_state(spec: dict[str, Any]) -> bool:
@@ -81,7 +82,8 @@ class VmStateController:
         if live is not None and (vmi is None or vmi["metadata"]["uid"] != live[0]):
             self._release(namespace, name)  # that VMI is gone: its node lets the volume go
             live = None
-        if vmi is None or not needs_state(vmi["spec"]):
+        if vmi is None or not needs_state(vmi["spec"]) or \
+                not self.compute.ctx.cluster.has_gate(GATE):
             return None
         owner = next((o["name"] for o in vmi["metadata"].get("ownerReferences") or []
                       if o.get("kind") == "VirtualMachine"), None)
