@@ -23,6 +23,7 @@ from .machine import DEFAULT_MEMORY_MIB, Drive, command_line
 
 BACKLOG_BYTES = 256 * 1024
 SOCKET_WAIT_S = 30.0
+SIZE_POLL_S = 0.5
 
 Sink = Callable[[bytes], None]
 
@@ -48,6 +49,8 @@ class QemuGuest:
         self.qmp: QmpClient | None = None
         self._serial: asyncio.StreamWriter | None = None
         self._reader_task: asyncio.Task[None] | None = None
+        self._sizes_task: asyncio.Task[None] | None = None
+        self._sizes: dict[str, int] = {}
         self._sink: Sink | None = None
         self._on_detach: Callable[[], None] | None = None
         self._backlog = bytearray()
@@ -90,6 +93,8 @@ class QemuGuest:
                                        f"{self.log_tail()}") from None
                 await asyncio.sleep(0.05)
         self._reader_task = asyncio.get_running_loop().create_task(self._read(reader))
+        self._sizes = {serial: _size(d.path) for serial, d in self.drives.items()}
+        self._sizes_task = asyncio.get_running_loop().create_task(self._follow_sizes())
 
     def log_tail(self) -> str:
         log = self.workdir / "qemu.log"
@@ -150,6 +155,21 @@ class QemuGuest:
             "driver": "virtio-blk-pci", "drive": drive.node, "id": f"{drive.node}-dev",
             "serial": drive.serial})
 
+    async def _follow_sizes(self) -> None:
+        """virt-launcher's part of online expansion: when a volume the VM opens grew
+        (the storage resized it and the node shows it), resize the VM's drive so the
+        guest kernel gets a capacity change. Where the node never shows the growth (the
+        `online-expansion-invisible-to-guest` fault, no ExpandDisks gate) nothing
+        grows, so the guest keeps the old size, as on a real cluster."""
+        while self.alive:
+            await asyncio.sleep(SIZE_POLL_S)
+            for serial, drive in list(self.drives.items()):
+                size = _size(drive.path)
+                if size > self._sizes.get(serial, size):
+                    with contextlib.suppress(Exception):
+                        await self.resize(serial, size)
+                self._sizes[serial] = max(size, self._sizes.get(serial, 0))
+
     async def resize(self, serial: str, size: int) -> None:
         """virt-handler's step after the storage grew: tell QEMU, so the guest sees it."""
         drive = self.drives[serial]
@@ -164,8 +184,9 @@ class QemuGuest:
         if self.qmp is not None:
             self.qmp.close()
             self.qmp = None
-        if self._reader_task is not None:
-            self._reader_task.cancel()
+        for task in (self._reader_task, self._sizes_task):
+            if task is not None:
+                task.cancel()
         if self._serial is not None:
             self._serial.close()
             self._serial = None
@@ -174,3 +195,10 @@ class QemuGuest:
             self.process = None
         shutil.rmtree(self.workdir, ignore_errors=True)
 
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
