@@ -38,7 +38,7 @@ RESOURCE_TYPES = (
     ResourceType("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", True,
                  ("sa",), ("token",)),
     ResourceType("project.openshift.io", "v1", "projects", "project", "Project", False,
-                 verbs=("delete", "get", "list", "watch")),
+                 verbs=("delete", "get", "list")),
     ResourceType("project.openshift.io", "v1", "projectrequests", "projectrequest",
                  "ProjectRequest", False, verbs=("create", "list")),
 )
