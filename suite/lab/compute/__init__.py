@@ -25,6 +25,7 @@ from .vmi import VmiController
 from .vmrestore import RESTORE, VmRestoreController
 from .vmsnapshot import SNAP, VmSnapshotController
 from .vmstate import VmStateController
+from .volumemigration import VolumeMigrationController
 
 SUBRESOURCES = "subresources.kubevirt.io"
 
@@ -132,6 +133,15 @@ def _start_vm_state(ctx: Any, compute: Compute) -> None:
     states.start()
 
 
+def _start_volume_migrations(ctx: Any, compute: Compute) -> None:
+    moves = Controller(ctx, "volume-migration", VolumeMigrationController(compute).reconcile)
+    moves.watch(VM)
+    moves.watch(VMI)
+    for ref in ("persistentvolumeclaims", "cdi.kubevirt.io/datavolumes"):
+        moves.watch(ref, _same_namespace(ctx.store, VM))
+    moves.start()
+
+
 def _serve_subresources(ctx: Any, compute: Compute) -> None:
     lifecycle, agent = Lifecycle(ctx.store), AgentHandlers(compute)
     hotplug = HotplugApi(ctx.store, lambda: set(ctx.cluster.feature_gates))
@@ -170,6 +180,7 @@ async def start(ctx: Any) -> None:
     _start_hotplug(ctx, compute)
     await _start_export(ctx)
     _start_vm_state(ctx, compute)
+    _start_volume_migrations(ctx, compute)
     _serve_subresources(ctx, compute)
     pods = _start_pods(ctx, compute)
     ctx.extras["pods"] = pods
