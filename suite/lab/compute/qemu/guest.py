@@ -13,6 +13,7 @@ import contextlib
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ...dataplane.qmp import QmpClient
 from ..cloudinit import GuestConfig
@@ -26,6 +27,10 @@ SOCKET_WAIT_S = 30.0
 SIZE_POLL_S = 0.5
 
 Sink = Callable[[bytes], None]
+
+
+class QemuMigrationFailed(RuntimeError):
+    """QEMU's migration ended `failed` or `cancelled`; the message is its error-desc."""
 
 
 class QemuGuest:
@@ -51,6 +56,7 @@ class QemuGuest:
         self._reader_task: asyncio.Task[None] | None = None
         self._sizes_task: asyncio.Task[None] | None = None
         self._sizes: dict[str, int] = {}
+        self._migrations = 0
         self._sink: Sink | None = None
         self._on_detach: Callable[[], None] | None = None
         self._backlog = bytearray()
@@ -176,6 +182,57 @@ class QemuGuest:
         assert self.qmp is not None
         await self.qmp.execute("block_resize", {"node-name": drive.node, "size": size})
 
+    async def migrate(self, paths: dict[str, Path], fail: bool = False) -> dict[str, Any]:
+        """Live-migrate to a QEMU started with `-incoming` on the target's device paths
+        (serial -> path); the console continues on the target. `fail` kills the target
+        mid-copy, so the source's migration fails as a real one does when the target
+        dies, and the guest runs on at the source. Returns QEMU's last query-migrate."""
+        assert self.qmp is not None
+        self._migrations += 1
+        rundir = self.workdir / f"target{self._migrations}"
+        rundir.mkdir(parents=True, exist_ok=True)
+        drives = [Drive("cloudinit", self.workdir / "cidata.iso", "cloudinit", readonly=True)]
+        drives += [Drive(d.node, paths.get(s, d.path), s) for s, d in self.drives.items()]
+        sock = rundir / "migrate.sock"
+        argv = command_line(self.image, rundir, drives, self.memory_mib, f"unix:{sock}")
+        with open(rundir / "qemu.log", "wb") as log:
+            target = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                stderr=log, start_new_session=True)
+        try:
+            target_qmp, reader, writer = await _attach_to(target, rundir)
+        except BaseException:
+            await end_session(target)
+            raise
+        await self.qmp.execute("migrate", {"uri": f"unix:{sock}"})
+        if fail:
+            await asyncio.sleep(0.2)
+            await end_session(target)
+        while True:
+            info = await self.qmp.execute("query-migrate")
+            if info.get("status") in ("completed", "failed", "cancelled"):
+                break
+            await asyncio.sleep(0.1)
+        if info["status"] != "completed":
+            target_qmp.close()
+            writer.close()
+            await end_session(target)
+            raise QemuMigrationFailed(info.get("error-desc") or info["status"])
+        for serial, path in paths.items():
+            if serial in self.drives:
+                self.drives[serial] = Drive(self.drives[serial].node, path, serial)
+        old_process, old_qmp, old_serial = self.process, self.qmp, self._serial
+        if self._reader_task is not None:
+            self._reader_task.cancel()
+        self.process, self.qmp, self._serial = target, target_qmp, writer
+        self._reader_task = asyncio.get_running_loop().create_task(self._read(reader))
+        old_qmp.close()
+        if old_serial is not None:
+            old_serial.close()
+        if old_process is not None:
+            await end_session(old_process)  # the source domain ends after the switch
+        return info
+
     async def stop(self) -> None:
         """Power the VM off, release the console, drop its files."""
         if self._on_detach is not None:
@@ -202,3 +259,23 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
+
+
+async def _attach_to(process: asyncio.subprocess.Process, rundir: Path,
+                     ) -> tuple[QmpClient, asyncio.StreamReader, asyncio.StreamWriter]:
+    """The monitor and UART of a QEMU just started in `rundir`."""
+    deadline = asyncio.get_running_loop().time() + SOCKET_WAIT_S
+    while True:
+        try:
+            qmp = await QmpClient.connect(rundir / "qmp.sock")
+            reader, writer = await asyncio.open_unix_connection(str(rundir / "serial.sock"))
+            return qmp, reader, writer
+        except (FileNotFoundError, ConnectionError):
+            if process.returncode is not None or \
+                    asyncio.get_running_loop().time() > deadline:
+                log = rundir / "qemu.log"
+                raise QemuMigrationFailed(
+                    "target QEMU did not start: " +
+                    (log.read_text(errors="replace").strip()[-300:] if log.exists() else "")
+                ) from None
+            await asyncio.sleep(0.05)
