@@ -52,6 +52,7 @@ from suite.report.terminal import (
     summary_lines,
 )
 from suite.report.writer import write_json, write_reports
+from suite.workloads.loading import load_workloads
 
 HEARTBEAT_S = 30.0
 CELL_PARAM = "kvs_cell_id"
@@ -97,6 +98,7 @@ class Session:
         self.namespace_mode = CREATE
         self.node_checks_denied: str | None = None
         self.display: Progress | None = None  # live status lines, or timestamped lines
+        self.workloads: list[Any] | None = None  # what the scorecard judges (validated early)
 
     # -- output -----------------------------------------------------------------------
     def say(self, line: str) -> None:
@@ -164,6 +166,7 @@ class Session:
             self._connect()
             self._preflight()
             self._discover()
+            self.workloads = load_workloads(list(self.run.profile.workloads))
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
         except KubeError as exc:  # e.g. RBAC refusing a list: one line, not a traceback
@@ -345,7 +348,7 @@ class Session:
         self.matrix = build_matrix(self._run_info(interrupted), self._results())
         scorecard_problems = []
         try:  # the workload scorecard: a judgement on the cells, never a lost report
-            add_scorecard(self.matrix)
+            add_scorecard(self.matrix, self.workloads)
         except ConfigError as exc:
             scorecard_problems.append(f"workload scorecard: {exc}")
         fio_rows = [row for a in self.assessments.values() for row in a.ctx.fio_rows]
