@@ -122,3 +122,22 @@ def test_missing_image_is_one_line(tmp_path: Path) -> None:
         find_image(tmp_path)
     assert "build_guest_initramfs.sh" in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_sockets_stay_short_under_a_deep_state_folder(tmp_path: Path) -> None:
+    """A unix socket path must be under 108 bytes; lab state folders can be deeper."""
+    from suite.lab.compute.qemu.image import GuestImage
+    from suite.lab.compute.qemu.machine import Drive, command_line
+
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    guest = QemuGuest("vm", deep, parse_user_data(USER_DATA),
+                      image=GuestImage(Path("/k"), Path("/i"), "6.1"))
+    folder = guest._socket_dir()
+    try:
+        argv = command_line(guest.image, folder, [Drive("disk0", deep / "x,y", "ser")])
+        assert len(str(folder / "serial.sock")) < 108
+        assert f"path={folder / 'serial.sock'},server=on" in " ".join(argv)
+        assert "filename=" + str(deep / "x,,y") in " ".join(argv)  # commas doubled
+        assert "serial=ser" in " ".join(argv) and "-accel tcg" in " ".join(argv)
+    finally:
+        folder.rmdir()

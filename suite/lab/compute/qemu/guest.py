@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,8 @@ class QemuGuest:
         self._sizes_task: asyncio.Task[None] | None = None
         self._sizes: dict[str, int] = {}
         self._migrations = 0
+        self._socket_dirs: list[Path] = []
+        self.sockets = workdir
         self._sink: Sink | None = None
         self._on_detach: Callable[[], None] | None = None
         self._backlog = bytearray()
@@ -74,11 +77,10 @@ class QemuGuest:
     async def start(self, incoming: str | None = None) -> None:
         """Start QEMU (a migration target when `incoming` is set), then attach to it."""
         self.workdir.mkdir(parents=True, exist_ok=True)
-        for stale in ("qmp.sock", "serial.sock"):
-            (self.workdir / stale).unlink(missing_ok=True)
+        self.sockets = self._socket_dir()
         drives = [Drive("cloudinit", self.cidata(), "cloudinit", readonly=True),
                   *self.drives.values()]
-        argv = command_line(self.image, self.workdir, drives, self.memory_mib, incoming)
+        argv = command_line(self.image, self.sockets, drives, self.memory_mib, incoming)
         with open(self.workdir / "qemu.log", "wb") as log:
             self.process = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
@@ -89,9 +91,9 @@ class QemuGuest:
         deadline = asyncio.get_running_loop().time() + SOCKET_WAIT_S
         while True:
             try:
-                self.qmp = await QmpClient.connect(self.workdir / "qmp.sock")
+                self.qmp = await QmpClient.connect(self.sockets / "qmp.sock")
                 reader, self._serial = await asyncio.open_unix_connection(
-                    str(self.workdir / "serial.sock"))
+                    str(self.sockets / "serial.sock"))
                 break
             except (FileNotFoundError, ConnectionError):
                 if not self.alive or asyncio.get_running_loop().time() > deadline:
@@ -193,14 +195,15 @@ class QemuGuest:
         rundir.mkdir(parents=True, exist_ok=True)
         drives = [Drive("cloudinit", self.workdir / "cidata.iso", "cloudinit", readonly=True)]
         drives += [Drive(d.node, paths.get(s, d.path), s) for s, d in self.drives.items()]
-        sock = rundir / "migrate.sock"
-        argv = command_line(self.image, rundir, drives, self.memory_mib, f"unix:{sock}")
+        sockets = self._socket_dir()
+        sock = sockets / "migrate.sock"
+        argv = command_line(self.image, sockets, drives, self.memory_mib, f"unix:{sock}")
         with open(rundir / "qemu.log", "wb") as log:
             target = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
                 stderr=log, start_new_session=True)
         try:
-            target_qmp, reader, writer = await _attach_to(target, rundir)
+            target_qmp, reader, writer = await _attach_to(target, sockets, rundir / "qemu.log")
         except BaseException:
             await end_session(target)
             raise
@@ -251,6 +254,15 @@ class QemuGuest:
             await end_session(self.process)
             self.process = None
         shutil.rmtree(self.workdir, ignore_errors=True)
+        for folder in self._socket_dirs:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _socket_dir(self) -> Path:
+        """A short folder for QEMU's sockets: a unix socket path must stay under 108
+        bytes, and the lab's state folder can be deep."""
+        folder = Path(tempfile.mkdtemp(prefix="kvq-"))
+        self._socket_dirs.append(folder)
+        return folder
 
 
 
@@ -261,9 +273,9 @@ def _size(path: Path) -> int:
         return 0
 
 
-async def _attach_to(process: asyncio.subprocess.Process, rundir: Path,
+async def _attach_to(process: asyncio.subprocess.Process, rundir: Path, log: Path,
                      ) -> tuple[QmpClient, asyncio.StreamReader, asyncio.StreamWriter]:
-    """The monitor and UART of a QEMU just started in `rundir`."""
+    """The monitor and UART of a QEMU just started with its sockets in `rundir`."""
     deadline = asyncio.get_running_loop().time() + SOCKET_WAIT_S
     while True:
         try:
@@ -273,7 +285,6 @@ async def _attach_to(process: asyncio.subprocess.Process, rundir: Path,
         except (FileNotFoundError, ConnectionError):
             if process.returncode is not None or \
                     asyncio.get_running_loop().time() > deadline:
-                log = rundir / "qemu.log"
                 raise QemuMigrationFailed(
                     "target QEMU did not start: " +
                     (log.read_text(errors="replace").strip()[-300:] if log.exists() else "")
