@@ -84,9 +84,15 @@ for rel in "${order[@]}"; do
   echo "$base" >> "$root/etc/modules"
 done
 
-# fio and its whole library closure (it will not start with stub libraries).
+# fio and its whole library closure (it will not start with stub libraries), and the GNU
+# tools a cloud image has where busybox differs (dd's byte offsets, stat, blockdev).
+gnu=()
+for tool in dd stat sha256sum cut tr cmp blockdev mkfifo timeout od head; do
+  path="$(command -v "$tool" || true)"
+  [ -n "$path" ] && gnu+=("$path") && cp "$path" "$root/usr/bin/$tool"
+done
 cp "$(command -v fio)" "$root/usr/bin/fio"
-for lib in $(ldd "$(command -v fio)" /bin/dash | awk '/=>/{print $3} /^\t\//{print $1}'); do
+for lib in $(ldd "$(command -v fio)" /bin/dash "${gnu[@]}" | awk '/=>/{print $3} /^\t\//{print $1}'); do
   mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"
 done
 mkdir -p "$root/lib64"; cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
