@@ -252,6 +252,7 @@ class Session:
     def _begin(self) -> None:
         assert self.kube is not None
         self._create_namespace()
+        self._probe_image()
         self.say(f"run {self.run.run_id}: assessing {len(self.classes)} StorageClass(es) "
                  f"concurrently in namespace {self.namespace}")
         self.display = self._make_display()
@@ -274,6 +275,32 @@ class Session:
         if undo is not None:
             self.cleanup.push(f"delete {describe(self.namespace_mode, self.namespace)} and "
                               "wait until it is gone", undo)
+
+    def _probe_image(self) -> None:
+        """One VM proves the guest image pulls before any class boots one (see
+        suite.vm.imageprobe); an image that cannot be pulled stops the run in one line."""
+        from suite.vm.imageprobe import ImageProbe
+
+        assert self.kube is not None
+        if all(skip_reason(self.facts[name]) for name in self.classes):
+            return  # no class will boot a VM
+        guest, timeouts = self.run.profile.guest, self.run.profile.timeouts
+        self.say(f"checking that guest image {guest.image} can be pulled ...")
+        probe = ImageProbe(self.kube.scoped(self.namespace, self.cleanup, self.cancel),
+                           self.namespace, guest.image, guest.memory, self.run.profile.name,
+                           timeouts.boot_s)
+        try:
+            found = probe.run()
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        except KubeError as exc:  # undecided: the classes' own VMs will say what they see
+            self.say(f"image probe undecided ({exc}); going on")
+            return
+        if found.pulled:
+            self.say(f"guest image pulled (probe VM scheduled in {found.seconds:.1f}s)")
+        else:
+            self.say(f"image probe undecided after {found.seconds:.0f}s ({found.detail}); "
+                     "going on")
 
     def _assessment(self, name: str) -> ClassAssessment:
         from suite.checks import FAMILIES
