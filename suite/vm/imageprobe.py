@@ -13,8 +13,9 @@ disk but the profile's containerDisk: it is decided as soon as KubeVirt says so.
   `ImagePullBackOff` without a break for `PULL_PERSIST_S` (kubelet retries a pull after
   10 s and doubles the wait, kubernetes pkg/kubelet/kubelet.go `imageBackOffPeriod`, so
   25 s spans a retry and a registry hiccup clears within it). The run stops with one line;
-- anything else (unschedulable, slow) by the boot timeout: undecided, the run goes on and
-  the classes' own VMs report what they see.
+- anything else (a VMI that failed, one that cannot be scheduled, a pull still going)
+  after the boot timeout or two minutes, whichever is first: undecided, the run goes on
+  and the classes' own VMs report what they see (waiting longer would only delay them).
 
 Only reads the VM and VMI (no pod permissions), so the RBAC table needs no new row.
 """
@@ -33,6 +34,7 @@ from suite.vm.manifests import ROLE_LABEL, VM_API
 
 PULL_ERRORS = ("ErrImagePull", "ImagePullBackOff")
 PULL_PERSIST_S = 25.0
+UNDECIDED_AFTER_S = 120.0
 POLL_S = 1.0
 PROBE_PREFIX = "kvs-image-probe"
 
@@ -89,7 +91,8 @@ class ImageProbe:
     def __init__(self, kube: Any, namespace: str, image: str, memory: str, profile: str,
                  timeout_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.kube, self.namespace, self.image = kube, namespace, image
-        self.memory, self.profile, self.timeout_s, self.clock = memory, profile, timeout_s, clock
+        self.memory, self.profile, self.clock = memory, profile, clock
+        self.timeout_s = min(timeout_s, UNDECIDED_AFTER_S)
         self.name = f"{PROBE_PREFIX}-{secrets.token_hex(2)}"  # unique in a shared namespace
 
     def run(self) -> ProbeResult:
@@ -120,8 +123,8 @@ class ImageProbe:
                         self.image, state, held, first_error or message, self.profile))
             else:
                 failing_since = None
-            if now - start >= self.timeout_s:
-                phase = ((vmi or {}).get("status") or {}).get("phase") or "absent"
+            phase = ((vmi or {}).get("status") or {}).get("phase") or "absent"
+            if phase in ("Failed", "Succeeded") or now - start >= self.timeout_s:
                 return ProbeResult(None, now - start, f"VMI phase {phase}")
             time.sleep(POLL_S)
 
