@@ -200,7 +200,9 @@ class Session:
             self.lab = Lab(self.run.lab_drivers, Path(self.lab_dir),
                            guests=self.run.lab_guests).start()
         except DriverProfileError as exc:
-            raise ConfigError(f"invalid driver profile {self.run.lab_drivers}: {exc}") from None
+            where = (f"invalid driver profile {self.run.lab_drivers}"
+                     if self.run.lab_drivers else "cannot start the lab")
+            raise ConfigError(f"{where}: {exc}") from None
         self.say(f"lab serving at {self.lab.server_url}")
         return str(self.lab.kubeconfig_path)
 
