@@ -198,17 +198,21 @@ class VolumeMigrationController:
 
 
 async def _pause_clear_of(session: int, sources: list[Path]) -> list[int]:
-    """Stop every process of the guest at a moment when none of them holds a source disk
-    open (a writer with the old disk open would write past the switch-over, where QEMU's
-    mirror would have carried the write along); returns the stopped processes."""
+    """Stop every process of the guest, then let the ones holding a source disk open
+    finish (their parents are stopped, so nothing new opens it): a writer left holding
+    the old disk would write past the switch-over, where QEMU's mirror would have carried
+    the write along. Returns the stopped processes."""
     wanted = {(st.st_dev, st.st_ino) for st in (os.stat(p) for p in sources)}
-    for attempt in range(100):
-        pids = _signal_all(session, signal.SIGSTOP)
-        if attempt == 99 or not any(_holds(pid, wanted) for pid in pids):
-            return pids
-        _signal_all(session, signal.SIGCONT, pids)
-        await asyncio.sleep(0.05)
-    return []
+    pids = _signal_all(session, signal.SIGSTOP)
+    holders = [pid for pid in pids if _holds(pid, wanted)]
+    _signal_all(session, signal.SIGCONT, holders)
+    for _ in range(500):
+        holders = [pid for pid in holders if _holds(pid, wanted)]
+        if not holders:
+            break
+        await asyncio.sleep(0.02)
+    _signal_all(session, signal.SIGSTOP, holders)
+    return pids
 
 
 def _signal_all(session: int, signum: int, pids: list[int] | None = None) -> list[int]:
