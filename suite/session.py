@@ -293,7 +293,8 @@ class Session:
                            timeouts.boot_s)
         try:
             found = probe.run()
-        except ConfigError as exc:
+        except ConfigError as exc:  # nothing worth keeping, even with --keep
+            self.cleanup_errors += self.cleanup.run_all()
             raise pytest.UsageError(str(exc)) from None
         except KubeError as exc:  # undecided: the classes' own VMs will say what they see
             self.say(f"image probe undecided ({exc}); going on")

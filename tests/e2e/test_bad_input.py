@@ -196,10 +196,12 @@ def test_a_report_directory_that_cannot_be_written(kubeconfig_path: Path,
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
+@pytest.mark.parametrize("keep", [[], ["--keep"]], ids=["default", "keep"])
 def test_a_guest_image_that_cannot_be_pulled(lab: Lab, kubeconfig_path: Path,
-                                             tmp_path: Path) -> None:
+                                             tmp_path: Path, keep: list[str]) -> None:
     """The lab's cluster.images lists only its Fedora images: any other cannot be pulled.
-    The image probe VM stops the run before any class boots a VM."""
+    The image probe VM stops the run before any class boots a VM; nothing is kept, even
+    with --keep (there is nothing worth keeping)."""
     image = "registry.example.com/mirror/fedora:99"
     assert lab.ctx.cluster.image(image) is None  # really not pullable in the lab
     profile = yaml.safe_load(PROFILE.read_text())
@@ -209,7 +211,7 @@ def test_a_guest_image_that_cannot_be_pulled(lab: Lab, kubeconfig_path: Path,
     before = _kvs_namespaces(lab)
     started = time.monotonic()
     result = run_suite(kubeconfig_path, tmp_path / "r", "--profile", str(profile_file),
-                       timeout_s=300)
+                       *keep, timeout_s=300)
     seconds = time.monotonic() - started
     assert_one_line_error(result, f"guest image {image} cannot be pulled",
                           "ImagePullBackOff", "manifest unknown",
