@@ -288,9 +288,10 @@ class Session:
             return  # no class will boot a VM
         guest, timeouts = self.run.profile.guest, self.run.profile.timeouts
         self.say(f"checking that guest image {guest.image} can be pulled ...")
+        profile = f"{self.run.profile.name!r}" + (
+            f" ({self.run.profile.source})" if self.run.profile.source else "")
         probe = ImageProbe(self.kube.scoped(self.namespace, self.cleanup, self.cancel),
-                           self.namespace, guest.image, guest.memory, self.run.profile.name,
-                           timeouts.boot_s)
+                           self.namespace, guest.image, guest.memory, profile, timeouts.boot_s)
         try:
             found = probe.run()
         except ConfigError as exc:  # nothing worth keeping, even with --keep

@@ -79,9 +79,10 @@ def pull_state(vm: dict[str, Any] | None, vmi: dict[str, Any] | None) -> tuple[s
 
 def unpullable_message(image: str, reason: str, held_s: float, error: str,
                        profile: str) -> str:
+    """`profile` as the user should read it, e.g. "'full' (profiles/full.yaml)"."""
     said = f": {' '.join(error.split())}" if error else ""
     return (f"guest image {image} cannot be pulled ({reason} for {held_s:.0f}s{said}); "
-            f"set guest.image in profile {profile!r} to an image the cluster can pull "
+            f"set guest.image in profile {profile} to an image the cluster can pull "
             "(air-gapped clusters: a mirror of it in a reachable registry)")
 
 

@@ -215,7 +215,7 @@ def test_a_guest_image_that_cannot_be_pulled(lab: Lab, kubeconfig_path: Path,
     seconds = time.monotonic() - started
     assert_one_line_error(result, f"guest image {image} cannot be pulled",
                           "ImagePullBackOff", "manifest unknown",
-                          "set guest.image in profile 'e2e'", "air-gapped")
+                          f"set guest.image in profile 'e2e' ({profile_file})", "air-gapped")
     assert seconds < 90, f"took {seconds:.0f}s"
     assert "test_capability" not in result.stdout  # no cell ran
     assert labelled_leftovers(kubeconfig_path) == []

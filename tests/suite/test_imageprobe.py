@@ -29,11 +29,12 @@ def test_pull_errors_from_the_vmi_condition_or_the_vm_status() -> None:
 
 def test_the_error_is_one_line_naming_the_image_and_the_fix() -> None:
     text = unpullable_message("reg/x:1", "ImagePullBackOff", 25.4,
-                              "rpc error:\n  manifest unknown", "full")
+                              "rpc error:\n  manifest unknown", "'full' (profiles/full.yaml)")
     assert "\n" not in text
     assert text.startswith("guest image reg/x:1 cannot be pulled (ImagePullBackOff for 25s: "
                            "rpc error: manifest unknown)")
-    assert "set guest.image in profile 'full'" in text and "air-gapped" in text
+    assert "set guest.image in profile 'full' (profiles/full.yaml) to" in text
+    assert "air-gapped" in text
 
 
 def test_the_probe_vm_has_only_the_containerdisk() -> None:
