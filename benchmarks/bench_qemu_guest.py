@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -104,7 +105,7 @@ async def main(boots: int, seconds: int) -> None:
                 if i < boots - 1:
                     await guest.stop()
             print(f"boot to login: p50 {statistics.median(times):.1f} s, "
-                  f"p90 {sorted(times)[max(0, int(len(times) * 0.9) - 1)]:.1f} s "
+                  f"p90 {sorted(times)[math.ceil(len(times) * 0.9) - 1]:.1f} s "
                   f"({', '.join(f'{t:.1f}' for t in times)})")
             _, dev = await session.run("readlink -f /dev/disk/by-id/virtio-bench-disk")
             for job in JOBS:
