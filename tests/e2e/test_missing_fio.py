@@ -9,11 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.e2e.conftest import PROFILE, run_suite
 
 
+@pytest.mark.slow
 def test_guest_without_fio_is_inconclusive_with_the_fix(lab_process: Any,
                                                         tmp_path: Path) -> None:
     lab = lab_process([{
