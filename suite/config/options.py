@@ -35,7 +35,8 @@ def add_options(addoption: Callable[..., Any]) -> None:
               metavar="GLOB", help="StorageClass name or glob to test; repeatable "
               "(default: every class)")
     addoption("--profile", dest="kvs_profile", default="quick", metavar="NAME|FILE",
-              help="run profile: a name in profiles/ or a YAML path (default: quick)")
+              help="run profile: quick, full, assessment, nightly (built in) or a YAML "
+              "path (default: quick)")
     addoption("--report-dir", dest="kvs_report_dir", default="reports", metavar="DIR",
               help="where reports go: DIR/<run-id>/ and DIR/latest (default: reports)")
     addoption("--run-id", dest="kvs_run_id", default=None, type=run_id_type,
