@@ -15,6 +15,7 @@ from typing import Any
 from suite.cluster.connect import default_kubeconfig
 from suite.config.errors import ConfigError
 from suite.config.profile import Profile, load_profile
+from suite.lab.extras import lab_extras_problem
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ def _drivers_path(value: str | None) -> Path | None:
 
 def _kubeconfig(option: Any, lab: bool) -> str | None:
     if lab:
+        problem = lab_extras_problem()
+        if problem:
+            raise ConfigError(f"--lab: {problem}")
         if option.kvs_kubeconfig or option.kvs_context:
             raise ConfigError("--lab starts its own cluster: drop --kubeconfig/--context, "
                               "or drop --lab to test the cluster they name")
