@@ -39,7 +39,7 @@ def add_options(addoption: Callable[..., Any]) -> None:
               "path (default: quick)")
     addoption("--report-dir", dest="kvs_report_dir", default="reports", metavar="DIR",
               help="where reports go: DIR/<run-id>/ and DIR/latest (default: reports)")
-    addoption("--run-id", dest="kvs_run_id", default=None, type=run_id_type,
+    addoption("--run-id", dest="kvs_run_id", default=None, type=run_id_type, metavar="ID",
               help="id for this run (namespace name and label value; default: generated)")
     addoption("--keep", dest="kvs_keep", action="store_true", default=False,
               help="leave the run's resources for debugging and print how to delete them")

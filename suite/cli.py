@@ -1,0 +1,90 @@
+"""``kvstorage``: the suite as a command, for an installed package as well as a checkout.
+
+``kvstorage run [pytest args...]`` runs the plugin's conformance tests (the ``suite``
+package, found by import, so no checkout is needed) with the given arguments, exactly
+as ``pytest suite ...`` does from a checkout. ``kvstorage sweep`` does what ``--sweep``
+does. Each verb is a ``Verb`` in ``VERBS``; another verb (``history``, ``compare``) plugs
+in as one more entry there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from suite.config.errors import ConfigError
+from suite.config.options import add_options
+
+
+@dataclass(frozen=True)
+class Verb:
+    """One ``kvstorage`` verb: a one-line help and a ``main(args) -> exit status``."""
+
+    help: str
+    main: Callable[[list[str]], int]
+
+
+def run_main(args: list[str]) -> int:
+    """The conformance run: pytest on the installed ``suite`` package, the user's args after."""
+    return int(pytest.main(["--pyargs", "suite", *args]))
+
+
+SWEEP_OPTIONS = {"--kubeconfig", "--context", "--run-id"}
+
+
+def sweep_main(args: list[str]) -> int:
+    """``--sweep`` without pytest: delete what earlier runs left, by their label."""
+    from suite.cluster.sweep import run_sweep
+
+    parser = argparse.ArgumentParser(
+        prog="kvstorage sweep",
+        description="Delete everything labelled by earlier runs (only --run-id's when given).")
+
+    def addoption(*names: str, **kwargs: Any) -> None:
+        # The run's option set, declared once in suite.config.options; sweep takes three.
+        if SWEEP_OPTIONS.intersection(names):
+            parser.add_argument(*names, **kwargs)
+        else:
+            parser.set_defaults(**{kwargs["dest"]: kwargs.get("default")})
+
+    add_options(addoption)
+    option = parser.parse_args(args)
+    try:
+        return run_sweep(option)
+    except ConfigError as exc:
+        print(f"kvstorage sweep: {exc}", file=sys.stderr)
+        return 2
+
+
+VERBS: dict[str, Verb] = {
+    "run": Verb("run the conformance suite; the arguments go to pytest", run_main),
+    "sweep": Verb("delete what earlier runs left behind, by their label", sweep_main),
+}
+
+
+def _usage() -> str:
+    width = max(map(len, VERBS))
+    lines = [f"  {name:<{width}}  {verb.help}" for name, verb in VERBS.items()]
+    return "usage: kvstorage VERB [ARGS...]\n\nverbs:\n" + "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Dispatch to a verb; its own ``--help`` (pytest's for ``run``) says the rest."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(_usage())
+        return 0 if args else 2
+    verb = VERBS.get(args[0])
+    if verb is None:
+        print(f"kvstorage: unknown verb {args[0]!r}\n{_usage()}", file=sys.stderr)
+        return 2
+    return verb.main(args[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
