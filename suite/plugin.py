@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 import suite
-from suite.checks.base import Outcome
+from suite.capabilities import Outcome
 from suite.config.errors import ConfigError
 from suite.config.options import add_options
 

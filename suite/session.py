@@ -25,7 +25,8 @@ import pytest
 
 import suite
 from suite.assessment import NOT_IN_PROFILE, ClassAssessment
-from suite.checks.base import CAPABILITIES, FAMILY_CAPABILITIES, ClassContext, Outcome
+from suite.capabilities import CAPABILITIES, FAMILY_CAPABILITIES, Outcome
+from suite.checks.base import ClassContext
 from suite.cluster.cleanup import CleanupError, CleanupStack
 from suite.cluster.connect import connect, server_version
 from suite.cluster.discovery import (

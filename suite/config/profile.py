@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from suite.checks.base import FAMILY_CAPABILITIES
+from suite.capabilities import FAMILY_CAPABILITIES
 from suite.config import strict
 from suite.config.errors import ConfigError
 from suite.config.quantity import parse_bytes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from suite.checks.base import Outcome
+from suite.capabilities import Outcome
 
 
 class Cell:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from suite.checks.base import Outcome
+from suite.capabilities import Outcome
 from suite.cluster.errors import KubeError, NotFound, WaitFailed, WaitTimeout
 from suite.vm import claims
 from suite.vm.manifests import (
