@@ -1,4 +1,4 @@
-"""Lab driver profiles: the YAML contract (DESIGN.md "Lab driver profiles") as data.
+"""Lab driver profiles: the YAML contract (docs/lab-drivers.md) as data.
 
 Outside tools write these files, so they are parsed strictly: an unknown key or value is
 one line naming its path (`drivers[1].modes.Blok: unknown volume mode; ...`), never a

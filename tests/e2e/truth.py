@@ -1,6 +1,6 @@
-"""What a lab driver file implies for every matrix cell (DESIGN.md's truth and fault tables).
+"""What a lab driver file implies for every matrix cell (docs/lab-drivers.md's tables).
 
-Written from DESIGN.md, independently of the suite's code, so the end-to-end tests
+Written from docs/lab-drivers.md, independently of the suite's code, so the end-to-end tests
 compare the suite's verdicts with the specification rather than with itself.
 """
 
