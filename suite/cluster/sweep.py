@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from suite.cluster.connect import connect, default_kubeconfig
+from suite.cluster.connect import connect
 from suite.cluster.errors import KubeError, NotFound
 from suite.cluster.kube import RUN_LABEL, Kube
 from suite.config.errors import ConfigError
+from suite.config.options import default_kubeconfig
 
 # Kinds the suite creates; listed across namespaces by label.
 SWEEP_KINDS = [

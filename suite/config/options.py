@@ -7,11 +7,18 @@ parser's ``add_argument``), so the same definitions serve both.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 RUN_ID = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
+
+
+def default_kubeconfig() -> str:
+    """``$KUBECONFIG`` (several files joined by ':' are merged) or ``~/.kube/config``."""
+    return os.environ.get("KUBECONFIG", "") or str(Path.home() / ".kube" / "config")
 
 
 def run_id_type(value: str) -> str:

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from suite.cluster.connect import default_kubeconfig
 from suite.config.errors import ConfigError
+from suite.config.options import default_kubeconfig
 from suite.config.profile import Profile, load_profile
 from suite.lab.extras import lab_extras_problem
 
