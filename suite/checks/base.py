@@ -8,6 +8,7 @@ Keeping this seam tiny lets the families be written, and tested, without the plu
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,24 @@ class ClassContext:
 
 Family = Callable[[ClassContext], list[Outcome]]
 
-__all__ = ["CAPABILITIES", "FAMILY_CAPABILITIES", "VERDICTS", "ClassContext", "Family",
+
+class Cell:
+    """Times one capability from construction; `done(...)` makes its Outcome."""
+
+    def __init__(self, capability: str) -> None:
+        self.capability = capability
+        self.started = time.monotonic()
+        self.evidence: dict[str, Any] = {}
+
+    def restart(self) -> None:
+        """Start timing now: the cell's own work begins after an earlier cell's."""
+        self.started = time.monotonic()
+
+    def done(self, verdict: str, reason: str, **evidence: Any) -> Outcome:
+        self.evidence.update(evidence)
+        return Outcome(self.capability, verdict, reason,  # type: ignore[arg-type]
+                       dict(self.evidence), time.monotonic() - self.started)
+
+__all__ = ["CAPABILITIES", "FAMILY_CAPABILITIES", "VERDICTS", "Cell", "ClassContext", "Family",
            "Outcome", "Verdict"]
 

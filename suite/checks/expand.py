@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import time
 
-from suite.checks.base import ClassContext, Outcome
+from suite.checks.base import Cell, ClassContext, Outcome
 from suite.cluster.errors import Forbidden, Invalid
 from suite.config.quantity import parse_bytes
 from suite.guest.console import ConsoleError
 from suite.guest.probe import ProbeError
 from suite.vm import claims
 from suite.vm.acquire import NoVolume, boot_any
-from suite.vm.evidence import Cell, short
+from suite.vm.evidence import short
 from suite.vm.guestvm import BootFailure, GuestVM
 from suite.vm.manifests import DataDisk
 

@@ -9,14 +9,14 @@ fix, never a crash.
 
 from __future__ import annotations
 
-from suite.checks.base import ClassContext, Outcome
+from suite.checks.base import Cell, ClassContext, Outcome
 from suite.cluster.errors import KubeError
 from suite.fio.errors import FioError
 from suite.fio.runner import FioUnavailable, PerfResult, run_job_set
 from suite.guest.console import ConsoleError
 from suite.guest.probe import FIO_NOT_FOUND, ProbeError
 from suite.vm.acquire import NoVolume, boot_any, release
-from suite.vm.evidence import Cell, short
+from suite.vm.evidence import short
 from suite.vm.guestvm import BootFailure, GuestVM
 from suite.vm.manifests import DataDisk
 

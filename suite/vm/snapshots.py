@@ -27,8 +27,7 @@ from suite.vm.naming import unique_name
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from suite.checks.base import ClassContext
-    from suite.vm.evidence import Cell
+    from suite.checks.base import Cell, ClassContext
 
 Obj = dict[str, Any]
 VM_SNAPSHOT_APIS = (VM_SNAPSHOT_API, "snapshot.kubevirt.io/v1alpha1")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import yaml
 
+from suite.checks.base import Cell
 from suite.checks.encryption import declared
 from suite.checks.snapshot import DATA_BYTES, judge_restore
 from suite.guest.console import clean
 from suite.guest.pattern import zero_sha256
 from suite.guest.probe import GUEST_PATH, script_text
 from suite.vm import memo
-from suite.vm.evidence import Cell
 from suite.vm.manifests import DataDisk, GuestSpec, user_data, virtual_machine
 from suite.vm.naming import unique_name
 
