@@ -46,9 +46,6 @@ class ClassContext:
     # Outcomes of the families that already ran for this class (provision runs first),
     # e.g. to pick a volume mode that provisioned; read-only for families.
     outcomes: dict[str, Outcome] = field(default_factory=dict)
-    # Scratch space shared by the families of one class (e.g. a VM reused across checks
-    # when ``profile.reuse_vms``); whatever is created still goes through ``kube.create``.
-    shared: dict[str, Any] = field(default_factory=dict)
 
 
 Family = Callable[[ClassContext], list[Outcome]]
