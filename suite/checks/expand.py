@@ -12,9 +12,9 @@ import time
 
 from suite.checks.base import Cell, ClassContext, Outcome
 from suite.cluster.errors import Forbidden, Invalid
-from suite.config.quantity import parse_bytes
 from suite.guest.console import ConsoleError
 from suite.guest.probe import ProbeError
+from suite.quantity import parse_quantity
 from suite.vm import claims
 from suite.vm.acquire import NoVolume, boot_any
 from suite.vm.evidence import short
@@ -50,7 +50,7 @@ def assess(ctx: ClassContext) -> list[Outcome]:
 def _grow(ctx: ClassContext, cell: Cell, disk: DataDisk, step: int) -> tuple[int, str | None]:
     """Ask for `step` more bytes; returns (requested bytes, refusal message or None)."""
     claim = claims.get_claim(ctx.kube, disk.claim_name, ctx.namespace) or {}
-    wanted = parse_bytes(claims.capacity(claim) or "0") + step
+    wanted = parse_quantity(claims.capacity(claim) or "0") + step
     cell.evidence.update(storageClassAllowsExpansion=ctx.facts.get("allowVolumeExpansion"),
                          requestedBytes=wanted)
     try:
@@ -65,7 +65,7 @@ def _grow(ctx: ClassContext, cell: Cell, disk: DataDisk, step: int) -> tuple[int
 def _controller_done(claim: dict, wanted: int) -> bool:
     """The storage grew: capacity reached, or only the node (filesystem) step is left,
     which real kubelets finish when a pod (the VM) next mounts the claim."""
-    if parse_bytes(claims.capacity(claim) or "0") >= wanted:
+    if parse_quantity(claims.capacity(claim) or "0") >= wanted:
         return True
     return any(c.get("type") == "FileSystemResizePending" and c.get("status") == "True"
                for c in (claim.get("status") or {}).get("conditions") or [])

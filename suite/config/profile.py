@@ -21,16 +21,16 @@ import yaml
 from suite.capabilities import FAMILY_CAPABILITIES
 from suite.config import strict
 from suite.config.errors import ConfigError
-from suite.config.quantity import parse_bytes
 from suite.fio.errors import JobSetError
 from suite.fio.jobs import FioSettings, parse_fio_section
+from suite.quantity import parse_quantity
 
 # The built-in run profiles (quick, full, assessment, nightly), shipped inside the package.
 RUN_PROFILES: Traversable = files("suite").joinpath("profiles")
 
 
 def _size(value: Any, path: str) -> int:
-    size = parse_bytes(value)
+    size = parse_quantity(value)
     if size <= 0:
         raise ValueError(f"expected a positive size, got {value!r}")
     return size
