@@ -152,7 +152,7 @@ class Session:
         try:
             self.lab = Lab(self.run.lab_drivers, Path(self.lab_dir)).start()
         except DriverProfileError as exc:
-            raise ConfigError(f"invalid driver profile {self.run.lab_drivers}: {exc}") from None
+            raise ConfigError(f"invalid lab driver file {self.run.lab_drivers}: {exc}") from None
         self.say(f"lab serving at {self.lab.server_url}")
         return str(self.lab.kubeconfig_path)
 

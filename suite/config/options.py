@@ -33,7 +33,7 @@ def add_options(addoption: Callable[..., Any]) -> None:
     addoption("--lab", action="store_true", dest="kvs_lab", default=False,
               help="start the embedded lab cluster (default drivers) and test it")
     addoption("--lab-drivers", dest="kvs_lab_drivers", metavar="FILE", default=None,
-              help="driver profile YAML for the embedded lab (implies --lab)")
+              help="driver file (YAML) for the embedded lab (implies --lab)")
     addoption("--kubeconfig", dest="kvs_kubeconfig", metavar="FILE", default=None,
               help="kubeconfig of the cluster to test (default: $KUBECONFIG, ~/.kube/config)")
     addoption("--context", dest="kvs_context", metavar="NAME", default=None,

@@ -1,6 +1,6 @@
 """`python -m suite.lab serve`: run a lab until SIGTERM/SIGINT, then stop it cleanly.
 
-User mistakes (a missing drivers file, an invalid driver profile, a port in use) end
+User mistakes (a missing drivers file, an invalid driver file, a port in use) end
 with one line on stderr and exit status 2, never a traceback.
 """
 
@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
                                      description="Run the embedded lab cluster.")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve the lab's API until SIGTERM/SIGINT")
-    serve.add_argument("--drivers", type=Path, help="driver profile YAML (default: built-in)")
+    serve.add_argument("--drivers", type=Path, help="driver file, YAML (default: built-in)")
     serve.add_argument("--kubeconfig", type=Path,
                        help="where to write the kubeconfig (default: STATE_DIR/kubeconfig)")
     serve.add_argument("--state-dir", type=Path,
@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
 def _user_error(exc: BaseException, args: argparse.Namespace) -> str | None:
     """The one-line message for a user mistake, or None for a lab bug."""
     if isinstance(exc, DriverProfileError):
-        return f"invalid driver profile {args.drivers}: {exc}"
+        return f"invalid lab driver file {args.drivers}: {exc}"
     if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
         return f"port {args.port} is already in use on 127.0.0.1"
     if isinstance(exc, OSError) and exc.filename:
