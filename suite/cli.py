@@ -40,6 +40,7 @@ SWEEP_OPTIONS = {"--kubeconfig", "--context", "--run-id"}
 def sweep_main(args: list[str]) -> int:
     """``--sweep`` without pytest: delete what earlier runs left, by their label."""
     from suite.cluster.sweep import run_sweep
+    from suite.config.run import build_sweep_config
 
     parser = argparse.ArgumentParser(
         prog="kvstorage sweep",
@@ -55,7 +56,7 @@ def sweep_main(args: list[str]) -> int:
     add_options(addoption)
     option = parser.parse_args(args)
     try:
-        return run_sweep(option)
+        return run_sweep(build_sweep_config(option))
     except ConfigError as exc:
         print(f"kvstorage sweep: {exc}", file=sys.stderr)
         return 2

@@ -29,7 +29,6 @@ class RunConfig:
     report_dir: Path
     run_id: str
     keep: bool
-    sweep: bool
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -71,8 +70,24 @@ def build_run_config(option: Any) -> RunConfig:
         report_dir=Path(option.kvs_report_dir),
         run_id=option.kvs_run_id or new_run_id(),
         keep=bool(option.kvs_keep),
-        sweep=bool(option.kvs_sweep),
     )
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """What ``--sweep`` / ``kvstorage sweep`` needs: an existing cluster, maybe one run."""
+
+    kubeconfig: str
+    context: str | None
+    run_id: str | None  # None: every run's leftovers
+
+
+def build_sweep_config(option: Any) -> SweepConfig:
+    """From the same options as a run; a sweep cleans an existing cluster, never a lab."""
+    if option.kvs_lab or option.kvs_lab_drivers:
+        raise ConfigError("--sweep cleans an existing cluster: give --kubeconfig, not --lab")
+    return SweepConfig(option.kvs_kubeconfig or default_kubeconfig(), option.kvs_context,
+                       option.kvs_run_id)
 
 
 def select_classes(available: list[str], globs: tuple[str, ...]) -> list[str]:

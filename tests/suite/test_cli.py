@@ -71,3 +71,16 @@ def test_sweep_refuses_the_run_options(capsys: pytest.CaptureFixture[str]) -> No
     with pytest.raises(SystemExit):
         cli.main(["sweep", "--profile", "quick"])
     assert "unrecognized arguments: --profile" in capsys.readouterr().err
+
+
+def test_sweep_settings_are_validated_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from suite.config.run import build_sweep_config
+
+    parser = argparse.ArgumentParser()
+    add_options(parser.add_argument)
+    monkeypatch.setenv("KUBECONFIG", "/nonexistent/kc")
+    config = build_sweep_config(parser.parse_args(["--sweep", "--run-id", "kvs-1"]))
+    assert (config.kubeconfig, config.context, config.run_id) == ("/nonexistent/kc", None,
+                                                                  "kvs-1")
+    with pytest.raises(ConfigError, match="not --lab"):
+        build_sweep_config(parser.parse_args(["--sweep", "--lab"]))
