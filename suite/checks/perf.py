@@ -27,7 +27,7 @@ DEFAULT_AREA_BYTES = 1 << 30  # when the profile's fio section gives no sizeMiB
 
 def assess(ctx: ClassContext) -> list[Outcome]:
     cell = Cell("perf.fio")
-    jobs = list(getattr(ctx.profile.fio, "jobs", None) or ())
+    jobs = list(ctx.profile.fio.jobs)
     if not jobs:
         return [cell.done("skipped", "the profile defines no fio jobs")]
     ran: dict[str, PerfResult] = {}
@@ -54,11 +54,11 @@ def _measure(ctx: ClassContext, cell: Cell, mode: str, jobs: list) -> PerfResult
         cell.evidence.setdefault(where, {})[mode] = str(error)
         return None
     try:
-        wanted = getattr(ctx.profile.fio, "size_bytes", None) or DEFAULT_AREA_BYTES
+        wanted = ctx.profile.fio.size_bytes or DEFAULT_AREA_BYTES
         area = min(wanted, vm.probe.size(disk.serial) - HEADROOM_BYTES)
         ctx.progress(f"perf: running {len(jobs)} fio jobs on a {mode} disk of {vm.name}")
         result = run_job_set(lambda text: _execute(ctx, vm, disk, text), jobs, size_bytes=area,
-                             repeats=getattr(ctx.profile.fio, "repeats", 1) or 1)
+                             repeats=ctx.profile.fio.repeats)
         cell.evidence.setdefault("vms", {})[mode] = vm.name
     except BaseException:
         vm.delete()
