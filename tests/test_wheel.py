@@ -108,6 +108,11 @@ def test_lab_without_the_extra_says_how_to_install_it(installed: Installed) -> N
     assert f"(missing: {missing.replace(',', ', ')})" in output, output
     assert "pip install 'kubevirt-storage-suite[lab]'" in output, output
     assert "Traceback" not in output, output
+    standalone = installed.run("python", "-m", "suite.lab", "serve")
+    assert standalone.returncode == 2, standalone.stdout + standalone.stderr
+    assert standalone.stderr.strip().splitlines() == [
+        f"error: the embedded lab needs the package's [lab] extra (missing: "
+        f"{missing.replace(',', ', ')}): pip install 'kubevirt-storage-suite[lab]'"]
 
 
 def test_kvstorage_sweep_is_installed(installed: Installed) -> None:

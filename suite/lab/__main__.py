@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from .drivers import DriverProfileError
-from .lab import Lab
+from .extras import lab_extras_problem
 
 EXIT_USAGE = 2
 
@@ -46,6 +46,8 @@ def _user_error(exc: BaseException, args: argparse.Namespace) -> str | None:
 
 
 async def _serve(args: argparse.Namespace) -> None:
+    from .lab import Lab  # after the check for the [lab] extra, which it needs
+
     lab = Lab(args.drivers, args.state_dir, args.port)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -65,6 +67,10 @@ async def _serve(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
+    problem = lab_extras_problem()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     if args.drivers is not None and not args.drivers.is_file():
         print(f"error: drivers file not found: {args.drivers}", file=sys.stderr)
         return EXIT_USAGE
