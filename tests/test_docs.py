@@ -79,3 +79,12 @@ def test_docs_link_only_to_files_that_exist() -> None:
     for doc in [REPO / "README.md", *DOCS.glob("*.md")]:
         for target in re.findall(r"\]\(([^)#:]+)\)", doc.read_text()):
             assert (doc.parent / target).exists(), f"{doc.name} links to missing {target}"
+
+
+def test_contracts_list_every_probe_verb() -> None:
+    script = (REPO / "suite" / "guest" / "probe.sh").read_text()
+    verbs = re.findall(r"^\s*([a-z-]+)\) cmd_", script, re.MULTILINE)
+    assert len(verbs) >= 10
+    text = (DOCS / "contracts.md").read_text()
+    missing = [verb for verb in verbs if f"`{verb} " not in text and f"`{verb}`" not in text]
+    assert not missing, f"docs/contracts.md does not describe probe verbs {missing}"
