@@ -19,7 +19,7 @@ from suite.capabilities import CAPABILITIES, FAMILY_CAPABILITIES, VERDICTS, Outc
 
 if TYPE_CHECKING:
     from suite.cluster.kube import Kube
-    from suite.config.profile import Profile
+    from suite.config.profile import RunProfile
 
 
 @dataclass
@@ -36,7 +36,7 @@ class ClassContext:
     namespace: str
     storage_class: str
     facts: dict[str, Any]
-    profile: Profile
+    profile: RunProfile
     run_id: str
     progress: Callable[[str], None] = lambda message: None
     performance: list[dict[str, Any]] = field(default_factory=list)

@@ -97,7 +97,10 @@ class NodeChecks:
 
 
 @dataclass(frozen=True)
-class Profile:
+class RunProfile:
+    """A run profile (what to check and how long to wait), not the lab's driver file nor
+    CDI's StorageProfile."""
+
     name: str
     description: str = ""
     families: tuple[str, ...] = field(
@@ -129,7 +132,7 @@ def resolve_profile_path(name_or_path: str,
     raise ConfigError(f"profile {name_or_path!r} not found; known profiles: {', '.join(known)}")
 
 
-def load_profile(name_or_path: str, profiles_dir: Traversable = RUN_PROFILES) -> Profile:
+def load_profile(name_or_path: str, profiles_dir: Traversable = RUN_PROFILES) -> RunProfile:
     path = resolve_profile_path(name_or_path, profiles_dir)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -140,13 +143,13 @@ def load_profile(name_or_path: str, profiles_dir: Traversable = RUN_PROFILES) ->
     return parse_profile(data, str(path))
 
 
-def parse_profile(data: Any, source: str) -> Profile:
+def parse_profile(data: Any, source: str) -> RunProfile:
     """Validate profile data; errors read ``profile <source>: <field.path>: <problem>``."""
     fio_data = data.get("fio") if isinstance(data, dict) else None
     if isinstance(data, dict):
         data = {k: v for k, v in data.items() if k != "fio"}
     try:
-        profile = strict.load(Profile, data, "")
+        profile = strict.load(RunProfile, data, "")
         fio = parse_fio_section(fio_data, f"profile {source}", "fio")
     except ConfigError as exc:
         raise ConfigError(f"profile {source}: {exc}") from None

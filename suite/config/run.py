@@ -14,7 +14,7 @@ from typing import Any
 
 from suite.config.errors import ConfigError
 from suite.config.options import default_kubeconfig
-from suite.config.profile import Profile, load_profile
+from suite.config.profile import RunProfile, load_profile
 from suite.lab.extras import lab_extras_problem
 
 
@@ -25,7 +25,7 @@ class RunConfig:
     kubeconfig: str | None  # None with lab=True: the lab writes its own
     context: str | None
     storage_classes: tuple[str, ...]  # globs; empty means every class
-    profile: Profile
+    profile: RunProfile
     report_dir: Path
     run_id: str
     keep: bool
@@ -57,7 +57,7 @@ def _kubeconfig(option: Any, lab: bool) -> str | None:
     return option.kvs_kubeconfig or default_kubeconfig()
 
 
-def _profile(option: Any, lab: bool) -> Profile:
+def _profile(option: Any, lab: bool) -> RunProfile:
     profile = load_profile(option.kvs_profile)
     if lab:  # the lab's node view is ours to read: node checks are always allowed
         nodes = replace(profile.node_checks, privileged_pods=True)
