@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 from suite.capabilities import CAPABILITIES, FAMILY_CAPABILITIES, Outcome
 from suite.checks.base import ClassContext, Family
+from suite.cluster.declared import declared
 from suite.cluster.errors import Cancelled
-from suite.report.declared import declared
 
 NOT_IN_PROFILE = "not selected by the profile"
 NOT_SELECTED = "not selected on the command line"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from suite.capabilities import CAPABILITIES, VERDICTS
-from suite.lab import drivers
+from suite.lab import clusterprofile, drivers
 from suite.report.schema import MATRIX_SCHEMA
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,12 +64,14 @@ def test_contracts_list_every_capability_and_verdict() -> None:
 @pytest.mark.parametrize("names", [
     drivers._KEYS, drivers.VOLUME_MODES, drivers.ACCESS_MODES, drivers.BINDING_MODES,
     drivers.EXPANSIONS, drivers.CLONES, drivers.ENCRYPTIONS, drivers.LIMIT_KEYS,
-    drivers.FAULTS,
+    drivers.FAULTS, drivers.NOISES, drivers.TYPES, drivers.TOP_LEVEL_KEYS,
+    clusterprofile._TOP_KEYS, clusterprofile._API_KEYS, clusterprofile.GUEST_PACKAGES,
 ], ids=["keys", "volume-modes", "access-modes", "binding", "expansion", "clone",
-        "encryption", "limits", "faults"])
+        "encryption", "limits", "faults", "noise", "types", "top-level", "cluster",
+        "cluster-api", "guest-packages"])
 def test_driver_doc_lists_every_accepted_value(names: tuple[str, ...]) -> None:
     documented = (DOCS / "lab-drivers.md").read_text()
-    before_planned = documented.split("## Being added")[0]
+    before_planned = documented.split("## Not implemented yet")[0]
     missing = [name for name in names if f"`{name}`" not in before_planned
                and f"{name}:" not in before_planned]
     assert not missing, f"docs/lab-drivers.md does not document {missing}"

@@ -46,6 +46,9 @@ class ClassContext:
     # Outcomes of the families that already ran for this class (provision runs first),
     # e.g. to pick a volume mode that provisioned; read-only for families.
     outcomes: dict[str, Outcome] = field(default_factory=dict)
+    # Facts the families of one class learn once and share (the guest's tools, the
+    # user-data Secret); whatever is created still goes through ``kube.create``.
+    shared: dict[str, Any] = field(default_factory=dict)
 
 
 Family = Callable[[ClassContext], list[Outcome]]
