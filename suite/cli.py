@@ -3,15 +3,17 @@
 ``kvstorage run [pytest args...]`` runs the plugin's conformance tests (the ``suite``
 package, found by import, so no checkout is needed) with the given arguments, exactly
 as ``pytest suite ...`` does from a checkout. ``kvstorage sweep`` does what ``--sweep``
-does. Each verb is a ``Verb`` in ``VERBS``; another verb (``history``, ``compare``) plugs
-in as one more entry there.
+does; ``kvstorage compare`` puts several runs side by side. Each verb is one entry in
+``VERBS`` naming its ``main(args) -> exit status`` as ``"module:function"``, imported only
+when that verb runs; another verb (``history``) plugs in as one more line there.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,10 +25,14 @@ from suite.config.options import add_options
 
 @dataclass(frozen=True)
 class Verb:
-    """One ``kvstorage`` verb: a one-line help and a ``main(args) -> exit status``."""
+    """One ``kvstorage`` verb: a one-line help and where its ``main(args) -> int`` is."""
 
     help: str
-    main: Callable[[list[str]], int]
+    target: str  # "module:function"
+
+    def main(self, args: list[str]) -> int:
+        module, _, function = self.target.partition(":")
+        return int(getattr(importlib.import_module(module), function)(args))
 
 
 def run_main(args: list[str]) -> int:
@@ -63,8 +69,10 @@ def sweep_main(args: list[str]) -> int:
 
 
 VERBS: dict[str, Verb] = {
-    "run": Verb("run the conformance suite; the arguments go to pytest", run_main),
-    "sweep": Verb("delete what earlier runs left behind, by their label", sweep_main),
+    "run": Verb("run the conformance suite; the arguments go to pytest", "suite.cli:run_main"),
+    "sweep": Verb("delete what earlier runs left behind, by their label", "suite.cli:sweep_main"),
+    "compare": Verb("several runs side by side in one HTML and Markdown report",
+                    "suite.report.sidebyside:sidebyside_command"),
 }
 
 

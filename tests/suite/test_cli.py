@@ -48,6 +48,14 @@ def test_lab_without_its_extra_says_how_to_install_it(monkeypatch: pytest.Monkey
     assert "\n" not in message
 
 
+def test_every_verb_names_a_function_that_exists() -> None:
+    import importlib
+
+    for name, verb in cli.VERBS.items():
+        module, _, function = verb.target.partition(":")
+        assert callable(getattr(importlib.import_module(module), function)), name
+
+
 def test_usage_and_unknown_verbs(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main([]) == 2
     assert "run " in capsys.readouterr().out
