@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from suite.cluster.permissions import CLUSTER, PERMISSIONS, render_rbac_yaml
@@ -77,6 +78,7 @@ def _grants() -> dict[tuple[str, str], set[str]]:
     return out
 
 
+@pytest.mark.slow
 def test_a_service_account_bound_to_deploy_rbac_runs_the_profile(
         lab_process: Any, tmp_path: Path) -> None:
     drivers = VARIETY[:2]
@@ -120,6 +122,7 @@ def test_one_permission_less_stops_before_creating_anything(
     assert labelled_leftovers(lab.kubeconfig) == []
 
 
+@pytest.mark.slow
 def test_a_user_allowed_only_project_requests_runs_in_a_project(
         lab_process: Any, tmp_path: Path) -> None:
     drivers = VARIETY[1:2]
