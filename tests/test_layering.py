@@ -153,3 +153,17 @@ def test_no_cycle_between_parts_of_the_suite() -> None:
 def test_no_cycle_between_modules() -> None:
     loops = _cycles(GRAPH)
     assert not loops, "\n".join(" <-> ".join(loop) for loop in loops)
+
+
+def test_test_modules_have_unique_names() -> None:
+    """pytest's default import mode imports a test folder's modules by their bare names
+    (the folders are not packages), so two test files of one name stop `pytest tests`
+    at collection ("import file mismatch")."""
+    tests = SUITE.parent / "tests"
+    seen: dict[str, list[str]] = {}
+    for path in tests.rglob("*.py"):
+        if path.name not in ("conftest.py", "__init__.py"):
+            seen.setdefault(path.name, []).append(str(path.relative_to(tests)))
+    clashes = {name: paths for name, paths in seen.items() if len(paths) > 1}
+    assert not clashes, clashes
+
