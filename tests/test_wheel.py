@@ -75,6 +75,15 @@ def test_the_installed_package_is_the_one_imported(installed: Installed) -> None
     assert done.stdout.strip().startswith(str(installed.bin.parent)), done.stdout
 
 
+def test_built_in_profiles_ship_in_the_package(installed: Installed) -> None:
+    done = installed.run("python", "-c", "from suite.config.profile import load_profile; "
+                         "from suite.workloads.loading import load_builtin; "
+                         "print(load_profile('full').name, len(load_builtin()))")
+    _check(done)
+    name, workloads = done.stdout.split()
+    assert name == "full" and int(workloads) >= 4, done.stdout
+
+
 def test_plugin_help_lists_the_suite_options(installed: Installed) -> None:
     done = installed.run("pytest", "--help")
     _check(done)
