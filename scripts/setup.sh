@@ -28,4 +28,8 @@ if ((${#need[@]})); then
 fi
 
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e '.[dev]'
+# The QEMU guest image for `guests: qemu` (qemu-system-x86, a Debian kernel, busybox, fio):
+# built once, cached outside the repository; the process runtime does not need it.
+scripts/build_guest_initramfs.sh \
+  || echo "setup: the QEMU guest image was not built; labs with guests: qemu will say so"
 echo "setup: ready ($(qemu-storage-daemon --version | head -1); $(fio --version))"

@@ -30,6 +30,7 @@ FAMILY_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "bootstorm": ("scale.bootstorm",),
     "hotplug": ("hotplug.volume",),
     "export": ("export.vm",),
+    "state": ("state.persistent",),
 }
 CAPABILITIES: tuple[str, ...] = tuple(c for caps in FAMILY_CAPABILITIES.values() for c in caps)
 

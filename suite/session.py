@@ -191,7 +191,8 @@ class Session:
         self.say("starting the embedded lab cluster ...")
         self.lab_dir = tempfile.mkdtemp(prefix="kvs-suite-lab-")
         try:
-            self.lab = Lab(self.run.lab_drivers, Path(self.lab_dir)).start()
+            self.lab = Lab(self.run.lab_drivers, Path(self.lab_dir),
+                           guests=self.run.lab_guests).start()
         except DriverProfileError as exc:
             raise ConfigError(f"invalid lab driver file {self.run.lab_drivers}: {exc}") from None
         self.say(f"lab serving at {self.lab.server_url}")

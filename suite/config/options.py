@@ -41,6 +41,9 @@ def add_options(addoption: Callable[..., Any]) -> None:
               help="start the embedded lab cluster (default drivers) and test it")
     addoption("--lab-drivers", dest="kvs_lab_drivers", metavar="FILE", default=None,
               help="driver file (YAML) for the embedded lab (implies --lab)")
+    addoption("--lab-guests", dest="kvs_lab_guests", choices=("process", "qemu"),
+              default=None, help="lab guest runtime: process (default) or qemu (real VMs "
+              "under TCG; overrides the driver file's cluster.guests)")
     addoption("--kubeconfig", dest="kvs_kubeconfig", metavar="FILE", default=None,
               help="kubeconfig of the cluster to test (default: $KUBECONFIG, ~/.kube/config)")
     addoption("--context", dest="kvs_context", metavar="NAME", default=None,

@@ -31,6 +31,7 @@ class RunConfig:
     run_id: str
     keep: bool
     namespace: str | None = None  # --namespace: an existing namespace to run in
+    lab_guests: str | None = None  # --lab-guests: process | qemu (else the driver file's)
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -94,6 +95,7 @@ def build_run_config(option: Any) -> RunConfig:
         run_id=option.kvs_run_id or new_run_id(),
         keep=bool(option.kvs_keep),
         namespace=getattr(option, "kvs_namespace", None),
+        lab_guests=getattr(option, "kvs_lab_guests", None),
     )
 
 

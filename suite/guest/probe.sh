@@ -25,7 +25,7 @@ die() {
 }
 
 usage() {
-    die 2 "usage: kvs-probe write|checksum|size|fio|marker-write|loop-write|loop-status|loop-stop|loop-verify|has ..."
+    die 2 "usage: kvs-probe write|checksum|size|fio|marker-write|loop-write|loop-status|loop-stop|loop-verify|has|efivar-write|efivar-read ..."
 }
 
 need_args() {
@@ -286,6 +286,37 @@ cmd_loop_verify() {
     die 1 "block $(((${at:-1} - 1) / 4096)) of $3 differs from what the loop wrote"
 }
 
+# EFI variables (persistent VM state): a variable of the suite's own vendor GUID, written
+# as the kernel's efivarfs expects (4 bytes of attributes: non-volatile, boot service and
+# runtime access, then the data).
+EFI_GUID="6b767374-6174-6500-8000-6b7670726f62"
+
+efivar_file() {
+    check_word name "$1"
+    store="$ROOT/sys/firmware/efi/efivars"
+    [ -d "$store" ] || die 3 "no EFI variable store at $store (the guest did not boot with EFI)"
+    var="$store/$1-$EFI_GUID"
+}
+
+cmd_efivar_write() {
+    need_args "$#" 2 efivar-write "efivar-write <name> <value>"
+    efivar_file "$1"
+    check_word value "$2"
+    if [ -e "$var" ]; then
+        chattr -i "$var" 2>/dev/null
+        rm -f "$var" || die 1 "cannot replace EFI variable $1"
+    fi
+    printf '\007\000\000\000%s' "$2" > "$var" 2>/dev/null || die 1 "cannot write EFI variable $1"
+    printf 'ok name=%s\n' "$1"
+}
+
+cmd_efivar_read() {
+    need_args "$#" 1 efivar-read "efivar-read <name>"
+    efivar_file "$1"
+    [ -e "$var" ] || die 3 "EFI variable $1 not found"
+    printf 'value=%s\n' "$(tail -c +5 "$var")"
+}
+
 loop_stream() {
     n=0
     while [ "$n" -lt "$2" ]; do
@@ -307,6 +338,8 @@ case "$verb" in
     loop-status) cmd_loop_status "$@" ;;
     loop-stop) cmd_loop_stop "$@" ;;
     loop-verify) cmd_loop_verify "$@" ;;
+    efivar-write) cmd_efivar_write "$@" ;;
+    efivar-read) cmd_efivar_read "$@" ;;
     _loop) cmd_loop_worker "$@" ;;
     *) usage ;;
 esac

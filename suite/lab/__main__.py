@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--state-dir", type=Path,
                        help="folder for the lab's state (default: a temporary folder)")
     serve.add_argument("--port", type=int, default=0, help="TCP port (default: any free)")
+    serve.add_argument("--guests", choices=("process", "qemu"), default=None,
+                       help="guest runtime, overriding the driver file's cluster.guests")
     return parser
 
 
@@ -48,7 +50,7 @@ def _user_error(exc: BaseException, args: argparse.Namespace) -> str | None:
 async def _serve(args: argparse.Namespace) -> None:
     from .lab import Lab  # after the check for the [lab] extra, which it needs
 
-    lab = Lab(args.drivers, args.state_dir, args.port)
+    lab = Lab(args.drivers, args.state_dir, args.port, guests=args.guests)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -19,6 +19,16 @@ from typing import Any
 
 from .drivers import DriverProfileError, _bool, _choice
 
+
+def require_qemu_image(where: str) -> None:
+    """`guests: qemu` needs the guest image built at setup time: say so in one line."""
+    from .compute.qemu.image import GuestImageMissing, find_image
+
+    try:
+        find_image()
+    except GuestImageMissing as exc:
+        raise DriverProfileError(f"{where}: {exc}") from None
+
 GUESTS = ("process", "qemu")
 GUEST_PACKAGES = ("connected", "air-gapped")
 MAX_NODES = 8
@@ -108,8 +118,7 @@ def parse_cluster(value: Any, path: str = "cluster") -> ClusterProfile:
     defaults = ClusterProfile()
     guests = _choice(value.get("guests", defaults.guests), GUESTS, f"{path}.guests")
     if guests == "qemu":
-        raise DriverProfileError(f"{path}.guests: 'qemu' guests are not implemented in this "
-                                 "lab yet; use 'process'")
+        require_qemu_image(f"{path}.guests")
     return ClusterProfile(
         schedulable_nodes=_int(value.get("schedulableNodes", defaults.schedulable_nodes),
                                f"{path}.schedulableNodes", 1, MAX_NODES),

@@ -56,8 +56,10 @@ class Lab:
     """An embedded Kubernetes-like cluster on 127.0.0.1 (see docs/internals.md)."""
 
     def __init__(self, drivers_file: str | Path | None = None,
-                 state_dir: str | Path | None = None, port: int = 0) -> None:
+                 state_dir: str | Path | None = None, port: int = 0,
+                 guests: str | None = None) -> None:
         self.drivers_file = Path(drivers_file) if drivers_file else None
+        self.guests = guests  # overrides the driver file's cluster.guests (--lab-guests)
         self._own_state_dir = state_dir is None
         self.state_dir = Path(state_dir) if state_dir else None
         self.port = port
@@ -115,12 +117,20 @@ class Lab:
 
     async def _start_parts(self) -> None:
         profile = load_lab_profile(self.drivers_file)
+        cluster = profile.cluster
+        if self.guests and self.guests != cluster.guests:
+            from dataclasses import replace
+
+            from .clusterprofile import require_qemu_image
+            if self.guests == "qemu":
+                require_qemu_image("--lab-guests")
+            cluster = replace(cluster, guests=self.guests)
         if self.state_dir is None:
             self.state_dir = Path(tempfile.mkdtemp(prefix="kvs-lab-"))
         self.state_dir.mkdir(parents=True, exist_ok=True)
         server_tls = tls.generate(self.state_dir / "tls")
         ctx = self._ctx = LabContext(Store(), self.state_dir, list(profile.drivers),
-                                     cluster=profile.cluster)
+                                     cluster=cluster)
         self._api = ApiServer(ctx, server_tls, self.token, self.port)
         self._api.bind()
         bootstrap(ctx.store, self._api.schemas)

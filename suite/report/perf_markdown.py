@@ -59,6 +59,12 @@ def perf_row(storage_class: str, entry: dict[str, Any]) -> dict[str, str]:
     sync = entry.get("syncLatencyUs")
     if sync:
         row["fdatasync p99 µs"] = _num(sync.get("p99"))
+    spread = entry.get("spreadBetweenVms")
+    if spread:  # parallel fio (suite/checks/perf_parallel.py): aggregate of N VMs at once
+        row["VMs"] = str(spread.get("vms", ""))
+        row["IOPS per VM min/max"] = (f"{_num(spread.get('iopsMin'), 0)} / "
+                                      f"{_num(spread.get('iopsMax'), 0)}")
+        row["max/min"] = _num(spread.get("iopsRatio"), 2)
     failed = failed_checks(entry)
     row["valid"] = "yes" if not failed else "NO: " + "; ".join(failed)
     return row

@@ -146,3 +146,59 @@ def test_a_user_allowed_only_project_requests_runs_in_a_project(
     assert not any(r["resource"] == "namespaces" and r["verb"] == "create" for r in used)
     namespaces = json.loads(kubectl(lab, "get", "namespaces", "-o", "json"))["items"]
     assert not [n for n in namespaces if n["metadata"]["name"].startswith("kvs-")]
+
+
+def test_without_the_node_checks_permissions_encryption_is_inconclusive(
+        lab_process: Any, tmp_path: Path) -> None:
+    drivers = VARIETY[:1]  # declares LUKS encryption: its cell needs the node check
+    lab = lab_process(drivers)
+    docs = list(yaml.safe_load_all(render_rbac_yaml()))
+    for doc in docs:
+        if doc["kind"] == "ClusterRole":
+            doc["rules"] = [r for r in doc["rules"] if r["resources"][0] not in
+                            {p.resource for p in PERMISSIONS if p.optional}]
+    kubectl(lab, "apply", "-f", "-", stdin=yaml.safe_dump_all(docs))
+    result = run_suite(token_kubeconfig(lab, tmp_path), tmp_path / "reports")
+    # An inconclusive cell is a pytest error (exit 1); the run itself went through.
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "1 inconclusive" in result.stdout and "missing permissions" not in result.stdout
+    cell = result.matrix()["storageClasses"][0]["capabilities"]["encryption.at-rest"]
+    assert cell["verdict"] == "inconclusive"
+    assert "the node check needs permissions this user lacks" in cell["reason"]
+    assert "create pods" in cell["reason"]
+    problems = mismatches(result.verdicts(), drivers)
+    assert [p for p in problems if "encryption.at-rest" not in p] == []
+    assert not [r for r in audit(lab) if r["resource"] in ("pods", "pods/log")]
+
+
+def test_a_tenant_runs_inside_the_namespace_it_was_given(lab_process: Any,
+                                                         tmp_path: Path) -> None:
+    drivers = VARIETY[1:2]
+    lab = lab_process(drivers)
+    docs = list(yaml.safe_load_all(render_rbac_yaml()))
+    cluster_role = next(d for d in docs if d["kind"] == "ClusterRole"
+                        and d["metadata"]["name"] == f"{SA}:cluster")
+    cluster_role["rules"] = [r for r in cluster_role["rules"] if r["resources"] != ["namespaces"]]
+    # The namespaced role is granted in team-a only, with a RoleBinding.
+    docs = [d for d in docs if not (d["kind"] == "ClusterRoleBinding"
+                                    and d["metadata"]["name"] == f"{SA}:namespace")]
+    docs += [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}},
+             {"apiVersion": "v1", "kind": "ConfigMap",
+              "metadata": {"name": "theirs", "namespace": "team-a"}},
+             {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+              "metadata": {"name": "suite", "namespace": "team-a"},
+              "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                          "name": f"{SA}:namespace"},
+              "subjects": [{"kind": "ServiceAccount", "name": SA, "namespace": HOME}]}]
+    kubectl(lab, "apply", "-f", "-", stdin=yaml.safe_dump_all(docs))
+    result = run_suite(token_kubeconfig(lab, tmp_path), tmp_path / "reports",
+                       "--namespace", "team-a")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert not mismatches(result.verdicts(), drivers)
+    assert "concurrently in namespace team-a" in result.stdout
+    assert labelled_leftovers(lab.kubeconfig) == []
+    # The namespace and what was there before the run are untouched.
+    assert kubectl(lab, "get", "configmap", "theirs", "-n", "team-a", "-o", "name").strip() \
+        == "configmap/theirs"
+    assert not [r for r in audit(lab) if r["resource"] == "namespaces"
+                and r["verb"] in ("create", "delete")]

@@ -1,4 +1,4 @@
-"""The VM-feature cells (hotplug.volume, export.vm) equal what the driver file implies.
+"""The VM-feature cells (hotplug, export, persistent state) equal the driver file's truth.
 
 One lab with a fault-free class, a WaitForFirstConsumer class and one class per new
 fault; a second small lab without the feature gates: every cell of the families run
@@ -17,7 +17,7 @@ from tests.e2e.conftest import PROFILE, labelled_leftovers, run_suite
 from tests.e2e.test_truth import driver
 from tests.e2e.truth import expected_cells, vm_feature_cells
 
-FAMILIES = ["provision", "hotplug", "export"]
+FAMILIES = ["provision", "hotplug", "export", "state"]
 
 MIXED = [
     driver("e2e-feat-rbd", modes={"Block": ["ReadWriteOnce", "ReadWriteMany"]},
@@ -68,4 +68,5 @@ def test_vm_feature_cells_equal_the_driver_file(lab_process: Any, tmp_path: Path
     if cluster is not None:  # the reason names the gate
         assert "HotplugVolumes" in reasons[(drivers[0]["name"], "hotplug.volume")]
         assert "VMExport" in reasons[(drivers[0]["name"], "export.vm")]
+        assert "VMPersistentState" in reasons[(drivers[0]["name"], "state.persistent")]
     assert labelled_leftovers(lab.kubeconfig) == []

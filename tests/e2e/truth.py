@@ -121,14 +121,20 @@ FEATURE_FAULT_CELLS = {
 
 def vm_feature_cells(driver: dict[str, Any], cluster: dict[str, Any] | None = None
                      ) -> dict[str, str]:
-    """`hotplug.volume` (and `export.vm`): supported when the cluster's feature gates
+    """`hotplug.volume` and `export.vm`: supported when the cluster's feature gates
     include the feature's gate (a missing `featureGates` means the default set, which
-    has both), `unsupported` otherwise; the fault turns only its own cell broken. A class
+    has both), `unsupported` otherwise; the fault turns only its own cell broken.
+    `state.persistent`: the VMPersistentState gate and a ReadWriteMany mode. A class
     that cannot hold a VM disk is `skipped`, as for every other cell."""
     gates = (cluster or {}).get("featureGates")
     cells = {"hotplug.volume": "HotplugVolumes", "export.vm": "VMExport"}
     result = {cap: "supported" if gates is None or gate in gates else "unsupported"
               for cap, gate in cells.items()}
+    # state.persistent: KubeVirt's backend storage (docs/vm-features.md) wants the
+    # VMPersistentState gate and a ReadWriteMany claim of the class.
+    state_gate = gates is None or "VMPersistentState" in gates
+    result["state.persistent"] = "supported" if state_gate and _offers_rwx(driver) \
+        else "unsupported"
     if driver.get("type", "csi") != "csi":
         return dict.fromkeys(result, "skipped")
     for fault in driver.get("faults") or []:

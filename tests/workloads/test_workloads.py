@@ -138,3 +138,13 @@ def test_the_assessment_job_set_covers_every_builtin_workload() -> None:
                 assert any(matches(figure.job, options) for options in jobs), (
                     workload.name, figure.label)
     assert "bootstorm" in load_profile("assessment").families
+
+
+def test_parallel_entries_show_their_spread_in_the_report_tables() -> None:
+    from suite.report.perf_markdown import perf_row
+
+    entry = {**fio_entry(600), "vms": 2, "spreadBetweenVms": {
+        "vms": 2, "iopsMin": 290.0, "iopsMax": 310.0, "iopsRatio": 1.069}}
+    row = perf_row("lab", entry)
+    assert (row["VMs"], row["IOPS per VM min/max"], row["max/min"]) == ("2", "290 / 310", "1.07")
+    assert "VMs" not in perf_row("lab", fio_entry(600))

@@ -38,7 +38,7 @@ RESOURCE_TYPES = (
     ResourceType("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", True,
                  ("sa",), ("token",)),
     ResourceType("project.openshift.io", "v1", "projects", "project", "Project", False,
-                 verbs=("delete", "get", "list", "watch")),
+                 verbs=("delete", "get", "list")),
     ResourceType("project.openshift.io", "v1", "projectrequests", "projectrequest",
                  "ProjectRequest", False, verbs=("create", "list")),
 )
@@ -73,8 +73,11 @@ class Auth:
         reconcile(self.store)
 
     def _account_uid(self, namespace: str, name: str) -> str | None:
-        account = self.store.try_get("serviceaccounts", namespace, name)
-        return account["metadata"]["uid"] if account else None
+        try:
+            account = self.store.get("serviceaccounts", namespace, name, copies=False)
+        except ApiError:
+            return None
+        return str(account["metadata"]["uid"])
 
     def issue_token(self, namespace: str, name: str, expiration_s: int = 3600) -> str:
         """A token for an existing ServiceAccount, any lifetime (tests of expiry)."""

@@ -18,6 +18,9 @@ from .identity import UserInfo
 
 # A Namespace's (and, on OpenShift, a Project's) own requests are in that namespace.
 _SELF_NAMESPACED = frozenset({("", "namespaces"), ("project.openshift.io", "projects")})
+# A websocket GET on these needs `create`, as with the apiserver's
+# AuthorizePodWebsocketUpgradeCreatePermission (on by default since Kubernetes 1.31).
+_UPGRADES = frozenset({("pods", "exec"), ("pods", "attach"), ("pods", "portforward")})
 _METHOD_VERBS = {"POST": "create", "GET": "get", "HEAD": "get", "PUT": "update",
                  "PATCH": "patch", "DELETE": "delete"}
 
@@ -67,5 +70,7 @@ def from_request(user: UserInfo, request: web.Request) -> Attributes:
         verb = "watch"
     elif verb == "delete" and not name:
         verb = "deletecollection"
+    if verb == "get" and target.group == "" and (target.plural, target.subresource) in _UPGRADES:
+        verb = "create"
     return Attributes(user, verb, True, namespace, target.group, target.plural,
                       target.subresource or "", name, request.path)

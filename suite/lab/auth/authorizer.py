@@ -24,6 +24,7 @@ from .rules import Rule, allows, subject_matches
 RBAC_GROUP = "rbac.authorization.k8s.io"
 RBAC_PLURALS = frozenset({"roles", "clusterroles", "rolebindings", "clusterrolebindings"})
 _CACHE_SIZE = 256
+_DECISIONS = 8192
 
 
 @dataclass
@@ -79,17 +80,31 @@ class RbacAuthorizer:
         self.store = store
         self.generation = 0
         self._cache: OrderedDict[tuple[Any, ...], SubjectRules] = OrderedDict()
+        # Decisions per (generation, request attributes): a run asks the same few
+        # hundred questions thousands of times.
+        self._decisions: dict[tuple[int, Attributes], tuple[bool, str]] = {}
 
     def on_event(self, event: WatchEvent) -> None:
         """Store listener: any RBAC change invalidates every compiled subject."""
         if event.resource.group == RBAC_GROUP and event.resource.plural in RBAC_PLURALS:
             self.generation += 1
+            self._decisions.clear()
 
     # ----------------------------------------------------------- decisions
     def decide(self, attrs: Attributes) -> tuple[bool, str]:
         """(allowed, reason) with the RBAC authorizer's reason text for an allow."""
         if attrs.user.is_master:
             return True, ""
+        key = (self.generation, attrs)
+        found = self._decisions.get(key)
+        if found is None:
+            found = self._decide(attrs)
+            if len(self._decisions) >= _DECISIONS:
+                self._decisions.clear()
+            self._decisions[key] = found
+        return found
+
+    def _decide(self, attrs: Attributes) -> tuple[bool, str]:
         for grant in self.rules_for(attrs.user).grants(attrs.namespace):
             if any(allows(rule, attrs) for rule in grant.rules):
                 return True, (f"RBAC: allowed by {grant.binding} of {grant.role} "
@@ -113,13 +128,16 @@ class RbacAuthorizer:
         return found
 
     def _role_rules(self, kind: str, namespace: str, name: str) -> list[Rule]:
-        if kind == "ClusterRole":
-            role = self.store.try_get(f"clusterroles.{RBAC_GROUP}", None, name)
-        elif kind == "Role":
-            role = self.store.try_get(f"roles.{RBAC_GROUP}", namespace, name)
-        else:
-            role = None
-        return list((role or {}).get("rules") or [])
+        """The role's rules, read without a copy (compiled rules are never changed)."""
+        plural = {"ClusterRole": "clusterroles", "Role": "roles"}.get(kind)
+        if plural is None:
+            return []
+        try:
+            role = self.store.get(f"{plural}.{RBAC_GROUP}",
+                                  namespace if kind == "Role" else None, name, copies=False)
+        except ApiError:
+            return []
+        return list(role.get("rules") or [])
 
     def _compile(self, user: UserInfo) -> SubjectRules:
         out = SubjectRules()

@@ -72,6 +72,8 @@ class TokenAuthority:
         self._key = secrets.token_bytes(32)
         # (namespace, name) -> uid of the live ServiceAccount, or None.
         self._account_uid = account_uid
+        # Verified tokens -> (namespace, name, uid, exp): a signature is checked once.
+        self._verified: dict[str, tuple[str, str, str, int]] = {}
 
     def issue(self, namespace: str, name: str, uid: str, expiration_s: int,
               audiences: list[str] | None = None) -> tuple[str, int]:
@@ -100,6 +102,19 @@ class TokenAuthority:
         return self._service_account(token)
 
     def _service_account(self, token: str) -> UserInfo:
+        found = self._verified.get(token)
+        if found is None:
+            found = self._verify(token)
+            if len(self._verified) > 1024:
+                self._verified.clear()
+            self._verified[token] = found
+        namespace, name, uid, exp = found
+        if exp <= time.time() or self._account_uid(namespace, name) != uid:
+            raise unauthorized()
+        return service_account_user(namespace, name, uid)
+
+    def _verify(self, token: str) -> tuple[str, str, str, int]:
+        """The claims of a token this lab signed; 401 for anything else."""
         parts = token.split(".")
         if len(parts) != 3 or not hmac.compare_digest(parts[2], self._sign(*parts[:2])):
             raise unauthorized()
@@ -110,6 +125,4 @@ class TokenAuthority:
             uid, exp = ref["serviceaccount"]["uid"], int(claims["exp"])
         except (KeyError, TypeError, ValueError):
             raise unauthorized() from None
-        if exp <= time.time() or self._account_uid(namespace, name) != uid:
-            raise unauthorized()
-        return service_account_user(namespace, name, uid)
+        return namespace, name, uid, exp

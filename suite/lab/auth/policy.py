@@ -89,13 +89,15 @@ _DISCOVERY = ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/open
 def _kubevirt(role: str) -> list[dict[str, Any]]:
     if role == "view":
         return [rule(["subresources.kubevirt.io"], _SUB_GET[2:], ["get"]),
-                rule(["kubevirt.io"], _KV, READ), rule(["snapshot.kubevirt.io"], _VMSNAP, READ)]
+                rule(["kubevirt.io"], _KV, READ), rule(["snapshot.kubevirt.io"], _VMSNAP, READ),
+                rule(["export.kubevirt.io"], ["virtualmachineexports"], READ)]
     verbs = [*ALL_KV, "deletecollection"] if role == "admin" else ALL_KV
     rules = [rule(["subresources.kubevirt.io"], _SUB_GET, ["get"]),
              rule(["subresources.kubevirt.io"], _SUB_UPDATE, ["update"]),
              rule(["subresources.kubevirt.io"], ["virtualmachines/expand-spec",
                                                  "virtualmachines/portforward"], ["get"]),
-             rule(["kubevirt.io"], _KV, verbs), rule(["snapshot.kubevirt.io"], _VMSNAP, verbs)]
+             rule(["kubevirt.io"], _KV, verbs), rule(["snapshot.kubevirt.io"], _VMSNAP, verbs),
+             rule(["export.kubevirt.io"], ["virtualmachineexports"], verbs)]
     if role == "edit":
         rules.append(rule(["kubevirt.io"], ["kubevirts"], ["get", "list"]))
     return rules

@@ -24,6 +24,8 @@ from .vm import VM, VMI, VmController
 from .vmi import VmiController
 from .vmrestore import RESTORE, VmRestoreController
 from .vmsnapshot import SNAP, VmSnapshotController
+from .vmstate import VmStateController
+from .volumemigration import VolumeMigrationController
 
 SUBRESOURCES = "subresources.kubevirt.io"
 
@@ -124,6 +126,22 @@ async def _start_export(ctx: Any) -> None:
     exports.start()
 
 
+def _start_vm_state(ctx: Any, compute: Compute) -> None:
+    states = Controller(ctx, "vm-state-controller", VmStateController(compute).reconcile)
+    states.watch(VMI)
+    states.watch("persistentvolumeclaims", _same_namespace(ctx.store, VMI))
+    states.start()
+
+
+def _start_volume_migrations(ctx: Any, compute: Compute) -> None:
+    moves = Controller(ctx, "volume-migration", VolumeMigrationController(compute).reconcile)
+    moves.watch(VM)
+    moves.watch(VMI)
+    for ref in ("persistentvolumeclaims", "cdi.kubevirt.io/datavolumes"):
+        moves.watch(ref, _same_namespace(ctx.store, VM))
+    moves.start()
+
+
 def _serve_subresources(ctx: Any, compute: Compute) -> None:
     lifecycle, agent = Lifecycle(ctx.store), AgentHandlers(compute)
     hotplug = HotplugApi(ctx.store, lambda: set(ctx.cluster.feature_gates))
@@ -161,6 +179,8 @@ async def start(ctx: Any) -> None:
     _start_snapshots(ctx)
     _start_hotplug(ctx, compute)
     await _start_export(ctx)
+    _start_vm_state(ctx, compute)
+    _start_volume_migrations(ctx, compute)
     _serve_subresources(ctx, compute)
     pods = _start_pods(ctx, compute)
     ctx.extras["pods"] = pods

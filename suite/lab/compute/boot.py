@@ -49,6 +49,9 @@ async def link_disks(compute: Any, vmi: dict[str, Any], guest: Guest, node: str)
 async def boot_guest(compute: Any, vmi: dict[str, Any], node: str) -> Guest:
     uid = vmi["metadata"]["uid"]
     cluster = compute.ctx.cluster
+    if cluster.guests == "qemu":  # a real VM (suite/lab/compute/qemu)
+        from .qemu.boot import boot_qemu_guest
+        return await boot_qemu_guest(compute, vmi, node)  # type: ignore[return-value]
     guest = Guest(vmi["metadata"]["name"], compute.guest_root / uid,
                   guest_config(compute.store, vmi), hidden_tools(vmi["spec"], cluster),
                   protect=compute.ctx.state_dir, connected=cluster.connected)

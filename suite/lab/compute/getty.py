@@ -105,8 +105,9 @@ exit 0
 
 def apply_files(config: dict[str, Any], work: Path) -> None:
     done: set[Path] = set()
-    files = [{"path": CLOUD_INIT_TOOL, "permissions": 0o755,
-              "content": base64.b64encode(status_tool(config["status_file"]).encode())}]
+    tool = base64.b64encode(status_tool(config["status_file"]).encode())
+    files: list[dict[str, Any]] = [
+        {"path": CLOUD_INIT_TOOL, "permissions": 0o755, "content": tool}]
     for item in config["files"]:
         if hides_lab(existing_ancestor(Path(item["path"]).parent), config):
             say(f"cloud-init: write_files: {item['path']} cannot be written in the lab guest "
@@ -125,7 +126,8 @@ def apply_files(config: dict[str, Any], work: Path) -> None:
     for tool in config.get("hide", []):
         for folder in GUEST_PATH.split(":"):
             found = os.path.join(folder, tool)
-            if os.path.isfile(found) and not (stash / tool).exists():
+            wanted = tool in config.get("packages", [])
+            if wanted and os.path.isfile(found) and not (stash / tool).exists():
                 shutil.copy2(found, stash / tool)  # what a package install would bring
                 (stash / f"{tool}.folder").write_text(folder)
             with contextlib.suppress(OSError):

@@ -303,7 +303,7 @@ class HotplugController:
 
     def _dv_ready(self, namespace: str, volume: dict[str, Any] | None) -> bool:
         """A DataVolume source must have Succeeded (its disk written) before it attaches."""
-        if not (volume or {}).get("dataVolume"):
+        if volume is None or not volume.get("dataVolume"):
             return True
         dv = self.store.try_get("cdi.kubevirt.io/datavolumes", namespace, source_name(volume))
         return dv is not None and (dv.get("status") or {}).get("phase") == "Succeeded"

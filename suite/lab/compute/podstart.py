@@ -119,10 +119,12 @@ def bound_a_moment_ago(store: Any, compute: Any, pvcs: dict[str, dict[str, Any]]
             continue
         pv = store.try_get("persistentvolumes", None, pvc["spec"].get("volumeName") or "")
         stamp = ((pv or {}).get("status") or {}).get("lastPhaseTransitionTime")
-        if stamp:
-            bound = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-            if (now - bound).total_seconds() < SCHEDULE_WINDOW_S:
-                return True
+        try:
+            bound = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if (now - bound).total_seconds() < SCHEDULE_WINDOW_S:
+            return True
     return False
 
 

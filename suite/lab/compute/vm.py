@@ -198,7 +198,9 @@ def _flag(status: dict[str, Any], key: str, value: bool) -> None:
 def _vm_conditions(old: list[dict[str, Any]], vmi: dict[str, Any] | None,
                    failure: ApiError | None) -> list[dict[str, Any]]:
     """Ready from the VMI (or VMINotExists), every other VMI condition copied over."""
-    out: list[dict[str, Any]] = [c for c in old if c.get("type") in ("Ready", "Failure")]
+    # RestartRequired is the VM controller's own (e.g. volumes it cannot migrate)
+    out: list[dict[str, Any]] = [c for c in old if c.get("type") in (
+        "Ready", "Failure", "RestartRequired")]
     if vmi is None:
         cond.put(out, "Ready", "False", "VMINotExists", "VMI does not exist")
     else:

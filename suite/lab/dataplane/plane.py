@@ -278,8 +278,12 @@ class DataPlane:
     # ---- expansion ----------------------------------------------------------------
 
     async def resize(self, handle: str, new_size_bytes: int, *,
-                     visible_to_consumers: bool = True) -> None:
+                     visible_to_consumers: bool = True, grow_disk_img: bool = True) -> None:
         """Grow a volume; an open consumer sees the new size at once.
+
+        `grow_disk_img=False` (Filesystem volumes on a cluster without KubeVirt's
+        ExpandDisks gate): the claim's filesystem grows but nothing ever grows its
+        disk.img, so the export keeps its size, also after a restart.
 
         `visible_to_consumers=False` is the `online-expansion-invisible-to-guest` fault,
         committed the way a driver that expands the backend but never tells the node
@@ -296,6 +300,8 @@ class DataPlane:
                                      f"to {new_size_bytes} bytes")
             new_export = vol.spec.export_size(new_size_bytes)
             vol.capacity = new_size_bytes
+            if vol.spec.volume_mode == "Filesystem" and not grow_disk_img:
+                new_export = vol.export_size
             if new_export > vol.export_size:
                 await self._grow(vol, new_export, visible_to_consumers)
             self._refresh_nodes(vol)

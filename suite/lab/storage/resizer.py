@@ -7,7 +7,8 @@ FileSystemResizePending, like a real cluster waiting for a pod. `offline` driver
 expand once no VolumeAttachment holds the volume (a VolumeResizeFailed warning says why
 until then). `online-expansion-invisible-to-guest` grows the storage while a running
 consumer keeps seeing the old size; so does a cluster without KubeVirt's ExpandDisks
-feature gate (virt-handler then never resizes a running domain's disk).
+feature gate (virt-handler then never resizes a running domain's disk, and a Filesystem
+claim's disk.img never grows at all).
 """
 
 from __future__ import annotations
@@ -64,10 +65,9 @@ class Resizer:
         pv = self.store.get("persistentvolumes", None, pvc["spec"]["volumeName"])
         wanted = provisioned_size(driver, requested_bytes(pvc))
         if wanted > parse_quantity(pv["spec"]["capacity"]["storage"]):
-            # KubeVirt grows a running guest's disk only with the ExpandDisks gate
-            invisible = driver.has_fault("online-expansion-invisible-to-guest") or \
-                not self.ctx.cluster.has_gate("ExpandDisks")
-            return await self._expand_controller(pvc, pv, wanted, driver.expansion, invisible)
+            return await self._expand_controller(pvc, pv, wanted, driver.expansion,
+                                                 driver.has_fault(
+                                                     "online-expansion-invisible-to-guest"))
         if _status_of(pvc) == "NodeResizePending" and self._attached(pv):
             self._finish_node(pvc, pv)
         return None
@@ -115,8 +115,13 @@ class Resizer:
         pvc = self._mark_resizing(pvc, wanted)
         self._event(pvc, "Resizing",
                     f"External resizer is resizing volume {pv['metadata']['name']}")
+        # KubeVirt 1.5 resizes a running guest's disk, and grows a Filesystem claim's
+        # disk.img at VM start, only with the ExpandDisks gate (GA from KubeVirt 1.9)
+        gate = self.ctx.cluster.has_gate("ExpandDisks")
         await self.ctx.dataplane.resize(pv["spec"]["csi"]["volumeHandle"], wanted,
-                                        visible_to_consumers=not (invisible and in_use))
+                                        visible_to_consumers=not ((invisible or not gate)
+                                                                  and in_use),
+                                        grow_disk_img=gate)
         pv = self.store.mutate("persistentvolumes", None, pv["metadata"]["name"],
                                lambda obj: obj["spec"]["capacity"].update(
                                    storage=format_quantity(wanted)))  # node step reads it

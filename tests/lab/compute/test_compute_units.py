@@ -14,6 +14,7 @@ from suite.lab.compute.cloudinit import CloudInitError, find_user_data, parse_us
 from suite.lab.compute.podexec import exit_status
 from suite.lab.compute.podspec import command_of, fits, pod_phase
 from suite.lab.compute.printable import printable_status
+from suite.lab.compute.unschedulable import fit_error, node_reason
 from suite.lab.compute.vmifacts import hidden_tools, live_migratable
 from suite.lab.compute.volumes import attachment_name, disks_of
 
@@ -128,3 +129,19 @@ def test_guest_overlays_never_cover_the_lab_state() -> None:
     config = {"protect": "/tmp/kvs-lab-x"}
     assert hides_lab(Path("/tmp"), config) and hides_lab(Path("/tmp/kvs-lab-x"), config)
     assert not hides_lab(Path("/usr/local/bin"), config)
+
+
+def test_scheduler_fit_error_counts_the_first_failing_filter() -> None:
+    def node(name: str, worker: bool, zone: str = "a") -> dict[str, Any]:
+        spec = {} if worker else {"taints": [{"key": "node-role.kubernetes.io/master",
+                                              "effect": "NoSchedule"}]}
+        return {"metadata": {"name": name, "labels": {"zone": zone}}, "spec": spec}
+
+    nodes = [node("w1", True), node("w2", True, "b"), node("m1", False), node("m2", False)]
+    assert fit_error(nodes, "w1", {"zone": "a"}) == (
+        "0/4 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, "
+        "1 node(s) didn't match pod anti-affinity rules, 2 node(s) had untolerated taint "
+        "{node-role.kubernetes.io/master: }. preemption: 0/4 nodes are available: 1 No "
+        "preemption victims found for incoming pod, 3 Preemption is not helpful for "
+        "scheduling.")
+    assert node_reason(nodes[1], "w1", {}) is None  # a second worker fits

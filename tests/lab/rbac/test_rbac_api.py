@@ -137,6 +137,9 @@ def test_watch_console_and_exec_are_authorized_like_any_request(
         f'"subresources.kubevirt.io" in the namespace "{ns}"')
     status, reply = me("POST", f"/api/v1/namespaces/{ns}/pods/p1/exec?command=true")
     assert status == 403 and 'cannot create resource "pods/exec"' in reply["message"]
+    # A websocket (GET) exec needs `create` too (AuthorizePodWebsocketUpgradeCreatePermission).
+    status, reply = me("GET", f"/api/v1/namespaces/{ns}/pods/p1/exec?command=true")
+    assert status == 403 and 'cannot create resource "pods/exec"' in reply["message"]
 
 
 def test_rules_review_lists_what_a_binding_grants(lab: Lab, account: tuple[str, str]) -> None:

@@ -91,7 +91,7 @@ def test_cluster_section_values() -> None:
     ({"featureGates": "ExpandDisks"}, "cluster.featureGates: expected a list"),
     ({"featureGates": ["Expand Disks"]}, "cluster.featureGates[0]: 'Expand Disks' is not"),
     ({"guests": "vm"}, "cluster.guests: 'vm' is not one of process, qemu"),
-    ({"guests": "qemu"}, "cluster.guests: 'qemu' guests are not implemented"),
+    ({"guests": "qemu"}, "cluster.guests: QEMU guests need the guest image in"),
     ({"guestPackages": "offline"}, "cluster.guestPackages: 'offline' is not one of"),
     ({"images": []}, "cluster.images: expected a mapping of image reference"),
     ({"images": {"Not An Image": {}}}, "cluster.images.Not An Image: not a valid image"),
@@ -103,11 +103,15 @@ def test_cluster_section_values() -> None:
     ({"api": {"latencyMs": 1.5}}, "cluster.api.latencyMs: expected an integer"),
     ({"api": {"slow": 1}}, "cluster.api.slow: unknown key; expected one of throttle429"),
 ])
-def test_cluster_mistakes_name_their_path(section: object, expected: str) -> None:
+def test_cluster_mistakes_name_their_path(section: object, expected: str,
+                                          monkeypatch: pytest.MonkeyPatch,
+                                          tmp_path: Path) -> None:
+    monkeypatch.setenv("KVSTORAGE_CACHE", str(tmp_path / "no-image"))  # qemu: no image
     assert expected in _cluster_error(section)
 
 
-def test_load_lab_profile(tmp_path: Path) -> None:
+def test_load_lab_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KVSTORAGE_CACHE", str(tmp_path / "no-image"))
     assert load_lab_profile(None).cluster == ClusterProfile()
     path = tmp_path / "drivers.yaml"
     path.write_text(yaml.safe_dump({"drivers": [GOOD], "cluster": {"schedulableNodes": 2}}))
@@ -117,5 +121,16 @@ def test_load_lab_profile(tmp_path: Path) -> None:
     with pytest.raises(DriverProfileError, match="expected top-level key 'drivers'"):
         load_lab_profile(path)
     path.write_text(yaml.safe_dump({"drivers": [GOOD], "cluster": {"guests": "qemu"}}))
-    with pytest.raises(DriverProfileError, match=r"^cluster\.guests: 'qemu'"):
+    with pytest.raises(DriverProfileError, match=r"^cluster\.guests: QEMU guests need"):
         load_lab_profile(path)
+
+
+def test_the_lab_context_has_room_for_the_schedulable_nodes(tmp_path: Path) -> None:
+    from suite.lab.context import LabContext
+    from suite.lab.store import Store
+
+    big = LabContext(Store(), tmp_path, [], cluster=parse_cluster({"schedulableNodes": 5}))
+    assert len(big.nodes) == 5 and big.schedulable_nodes == big.nodes
+    one = LabContext(Store(), tmp_path, [], cluster=parse_cluster({"schedulableNodes": 1}))
+    assert one.nodes == ("lab-node-1", "lab-node-2", "lab-node-3")
+    assert one.schedulable_nodes == ("lab-node-1",)

@@ -4,11 +4,14 @@ refuses them. The export file the consumer sees really grows."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from kubernetes.client.exceptions import ApiException
 from storagehelpers import (
     MIB,
     Api,
+    api_for,
     export_of,
     wait_bound,
     wait_event,
@@ -101,3 +104,46 @@ def test_shrink_is_invalid(api: Api, ns: str) -> None:
     assert refused.value.status == 422
     assert "spec.resources.requests.storage: Forbidden: field can not be less than " \
            "status.capacity" in refused.value.body
+
+
+NO_EXPAND_DISKS = """
+drivers:
+  - name: grows
+    provisioner: grows.csi.lab.io
+    modes: {Block: [ReadWriteOnce], Filesystem: [ReadWriteOnce]}
+    expansion: online
+cluster:
+  featureGates: [Snapshot, HotplugVolumes, VMExport]
+"""
+
+
+def test_without_expand_disks_guests_do_not_grow(lab_factory: Callable[[str], Lab]) -> None:
+    """KubeVirt 1.5 without ExpandDisks (virtwrap/manager.go shouldExpandOnline and
+    shouldExpandOffline): a Block disk shows its new size only after a restart, a
+    Filesystem claim's disk.img never grows; the claims themselves do grow."""
+    lab = lab_factory(NO_EXPAND_DISKS)
+    api = api_for(lab)
+    ns = "default"
+    sizes = {}
+    for mode in ("Block", "Filesystem"):
+        name = mode.lower()
+        pv = _claim(api, ns, name, "grows", mode)
+        attachment = api.attach(pv, "lab-node-1", "grows.csi.lab.io")
+        wait_for("attached", lambda a=attachment: (
+            api.storage.read_volume_attachment(a).status or _Absent).attached)
+        sizes[mode] = export_of(lab, api, ns, name).stat().st_size
+        api.resize(ns, name, "128Mi")
+        wait_for("capacity 128Mi", lambda n=name: _capacity(api, ns, n) == "128Mi")
+        assert export_of(lab, api, ns, name).stat().st_size == sizes[mode]
+        api.storage.delete_volume_attachment(attachment)  # the VM stops ...
+        wait_for("detached", lambda a=attachment: a not in {
+            v.metadata.name for v in api.storage.list_volume_attachment().items})
+        again = api.attach(pv, "lab-node-1", "grows.csi.lab.io")  # ... and starts again
+        wait_for("attached", lambda a=again: (
+            api.storage.read_volume_attachment(a).status or _Absent).attached)
+    assert export_of(lab, api, ns, "block").stat().st_size == 128 * MIB
+    assert export_of(lab, api, ns, "filesystem").stat().st_size == sizes["Filesystem"]
+
+
+class _Absent:
+    attached = False

@@ -1,0 +1,204 @@
+"""A lab guest that is a real VM: QEMU under TCG, its UART on a unix socket, a QMP monitor.
+
+It offers what the process runtime's `Guest` offers (start, attach/detach/send for the
+console, link_disk, stop), so the compute controllers stay unaware of which runtime
+runs. Disks linked before `start` are on QEMU's command line; a disk linked to a running
+guest is hot-plugged over QMP (blockdev-add + device_add), as libvirt does for KubeVirt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from ...dataplane.qmp import QmpClient
+from ..cloudinit import GuestConfig
+from ..procs import end_session
+from .cidata import build_iso, render_script
+from .image import GuestImage, find_image
+from .machine import DEFAULT_MEMORY_MIB, Drive, command_line
+
+BACKLOG_BYTES = 256 * 1024
+SOCKET_WAIT_S = 30.0
+SIZE_POLL_S = 0.5
+
+Sink = Callable[[bytes], None]
+
+
+class QemuGuest:
+    """One running VM: its QEMU process, serial console, monitor and drives."""
+
+    def __init__(self, name: str, workdir: Path, config: GuestConfig,
+                 hide_tools: tuple[str, ...] = (), protect: Path | None = None,
+                 connected: bool = True, user_data: str | None = None,
+                 image: GuestImage | None = None,
+                 memory_mib: int = DEFAULT_MEMORY_MIB) -> None:
+        self.name = name
+        self.workdir = workdir
+        self.config = config
+        self.hide_tools = hide_tools
+        self.connected = connected
+        self.user_data = user_data
+        self.image = image or find_image()
+        self.memory_mib = memory_mib
+        self.drives: dict[str, Drive] = {}
+        self.process: asyncio.subprocess.Process | None = None
+        self.qmp: QmpClient | None = None
+        self._serial: asyncio.StreamWriter | None = None
+        self._reader_task: asyncio.Task[None] | None = None
+        self._sizes_task: asyncio.Task[None] | None = None
+        self._sizes: dict[str, int] = {}
+        self._sink: Sink | None = None
+        self._on_detach: Callable[[], None] | None = None
+        self._backlog = bytearray()
+        self.dev_root = workdir / "devroot"  # unused by VMs; kept for the shared seam
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
+    # ------------------------------------------------------------------ lifecycle
+    def cidata(self) -> Path:
+        script = render_script(self.config, self.hide_tools, self.connected)
+        return build_iso(self.workdir, self.user_data, self.name, self.name, script)
+
+    async def start(self, incoming: str | None = None) -> None:
+        """Start QEMU (a migration target when `incoming` is set), then attach to it."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        for stale in ("qmp.sock", "serial.sock"):
+            (self.workdir / stale).unlink(missing_ok=True)
+        drives = [Drive("cloudinit", self.cidata(), "cloudinit", readonly=True),
+                  *self.drives.values()]
+        argv = command_line(self.image, self.workdir, drives, self.memory_mib, incoming)
+        with open(self.workdir / "qemu.log", "wb") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                stderr=log, start_new_session=True)
+        await self._connect()
+
+    async def _connect(self) -> None:
+        deadline = asyncio.get_running_loop().time() + SOCKET_WAIT_S
+        while True:
+            try:
+                self.qmp = await QmpClient.connect(self.workdir / "qmp.sock")
+                reader, self._serial = await asyncio.open_unix_connection(
+                    str(self.workdir / "serial.sock"))
+                break
+            except (FileNotFoundError, ConnectionError):
+                if not self.alive or asyncio.get_running_loop().time() > deadline:
+                    raise RuntimeError(f"guest {self.name}: QEMU did not start: "
+                                       f"{self.log_tail()}") from None
+                await asyncio.sleep(0.05)
+        self._reader_task = asyncio.get_running_loop().create_task(self._read(reader))
+        self._sizes = {serial: _size(d.path) for serial, d in self.drives.items()}
+        self._sizes_task = asyncio.get_running_loop().create_task(self._follow_sizes())
+
+    def log_tail(self) -> str:
+        log = self.workdir / "qemu.log"
+        text = log.read_text(errors="replace").strip() if log.exists() else ""
+        return text.splitlines()[-1] if text else "no output"
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                return
+            if self._sink is not None:
+                self._sink(data)
+                continue
+            self._backlog += data
+            del self._backlog[:-BACKLOG_BYTES]
+
+    # -------------------------------------------------------------------- console
+    def attach(self, sink: Sink, on_detach: Callable[[], None]) -> None:
+        """Make `sink` the console client; a previous client is told to go away."""
+        if self._on_detach is not None:
+            self._on_detach()
+        self._sink, self._on_detach = sink, on_detach
+        if self._backlog:
+            sink(bytes(self._backlog))
+            self._backlog.clear()
+
+    def detach(self, sink: Sink) -> None:
+        if self._sink == sink:
+            self._sink, self._on_detach = None, None
+
+    async def send(self, data: bytes) -> None:
+        if self._serial is None:
+            return
+        with contextlib.suppress(ConnectionError):
+            self._serial.write(data)
+            await self._serial.drain()
+
+    # ---------------------------------------------------------------------- disks
+    def link_disk(self, serial: str, device: Path) -> None:
+        """Record a disk for the command line; on a running VM, hot-plug it instead."""
+        drive = Drive(f"disk{len(self.drives)}", Path(device), serial)
+        known = next((d for d in self.drives.values() if d.serial == serial), None)
+        if known is not None:
+            return  # the same disk re-linked (e.g. after a migration): QEMU keeps it
+        self.drives[serial] = drive
+        if self.alive and self.qmp is not None:
+            asyncio.get_running_loop().create_task(self.hotplug(drive))
+
+    async def hotplug(self, drive: Drive) -> None:
+        """blockdev-add then device_add: the disk appears to the guest as a new vdX."""
+        assert self.qmp is not None
+        await self.qmp.execute("blockdev-add", {
+            "driver": "raw", "node-name": drive.node,
+            "file": {"driver": "file", "filename": str(drive.path),
+                     "cache": {"direct": True}}})
+        await self.qmp.execute("device_add", {
+            "driver": "virtio-blk-pci", "drive": drive.node, "id": f"{drive.node}-dev",
+            "serial": drive.serial})
+
+    async def _follow_sizes(self) -> None:
+        """virt-launcher's part of online expansion: when a volume the VM opens grew
+        (the storage resized it and the node shows it), resize the VM's drive so the
+        guest kernel gets a capacity change. Where the node never shows the growth (the
+        `online-expansion-invisible-to-guest` fault, no ExpandDisks gate) nothing
+        grows, so the guest keeps the old size, as on a real cluster."""
+        while self.alive:
+            await asyncio.sleep(SIZE_POLL_S)
+            for serial, drive in list(self.drives.items()):
+                size = _size(drive.path)
+                if size > self._sizes.get(serial, size):
+                    with contextlib.suppress(Exception):
+                        await self.resize(serial, size)
+                self._sizes[serial] = max(size, self._sizes.get(serial, 0))
+
+    async def resize(self, serial: str, size: int) -> None:
+        """virt-handler's step after the storage grew: tell QEMU, so the guest sees it."""
+        drive = self.drives[serial]
+        assert self.qmp is not None
+        await self.qmp.execute("block_resize", {"node-name": drive.node, "size": size})
+
+    async def stop(self) -> None:
+        """Power the VM off, release the console, drop its files."""
+        if self._on_detach is not None:
+            self._on_detach()
+        self._sink = self._on_detach = None
+        if self.qmp is not None:
+            self.qmp.close()
+            self.qmp = None
+        for task in (self._reader_task, self._sizes_task):
+            if task is not None:
+                task.cancel()
+        if self._serial is not None:
+            self._serial.close()
+            self._serial = None
+        if self.process is not None:
+            await end_session(self.process)
+            self.process = None
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
