@@ -148,6 +148,7 @@ def test_a_user_allowed_only_project_requests_runs_in_a_project(
     assert not [n for n in namespaces if n["metadata"]["name"].startswith("kvs-")]
 
 
+@pytest.mark.slow
 def test_without_the_node_checks_permissions_encryption_is_inconclusive(
         lab_process: Any, tmp_path: Path) -> None:
     drivers = VARIETY[:1]  # declares LUKS encryption: its cell needs the node check
@@ -171,6 +172,7 @@ def test_without_the_node_checks_permissions_encryption_is_inconclusive(
     assert not [r for r in audit(lab) if r["resource"] in ("pods", "pods/log")]
 
 
+@pytest.mark.slow
 def test_a_tenant_runs_inside_the_namespace_it_was_given(lab_process: Any,
                                                          tmp_path: Path) -> None:
     drivers = VARIETY[1:2]
