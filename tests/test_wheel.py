@@ -128,3 +128,11 @@ def test_kvstorage_sweep_is_installed(installed: Installed) -> None:
     done = installed.run("kvstorage", "sweep", "--help")
     _check(done)
     assert "--run-id" in done.stdout and "--profile" not in done.stdout
+
+
+def test_kvstorage_compare_has_its_dependencies(installed: Installed) -> None:
+    done = installed.run("kvstorage", "compare", "--help")
+    _check(done)
+    assert "RUN_DIR" in done.stdout
+    stats = installed.run("python", "-c", "import suite.report.sidebyside_stats")
+    _check(stats)
