@@ -4,7 +4,8 @@ qemu-storage-daemon node, as `export` in Block mode) as a raw virtio-blk drive w
 serial. Figures: boot to `login:` (p50/p90), fio 4k QD1 randread latency and 1M
 sequential write bandwidth in the guest against fio on the host on the same export,
 online resize (the daemon grows the node, then QMP block_resize on the VM's drive) until
-the guest's kernel shows the new size, and the QEMU process's RSS.
+the guest's kernel shows the new size, live migration to a QEMU with `-incoming`, and
+the QEMU process's RSS.
 
 Needs the guest image (scripts/build_guest_initramfs.sh). Figures swing by tens of per
 cent on a shared machine; TCG makes guest I/O several times slower than the host's.
@@ -121,6 +122,13 @@ async def main(boots: int, seconds: int) -> None:
                 "sleep 0.01; done", 60)
             print(f"online resize: block_resize to guest-visible {time.monotonic() - before:.2f}"
                   " s (includes one console round trip)")
+            await session.run("echo kept > /tmp/state")
+            before = time.monotonic()
+            info = await guest.migrate({"bench-disk": export})
+            code, out = await session.run("cat /tmp/state")
+            print(f"live migration (both QEMUs on the same export): "
+                  f"{time.monotonic() - before:.2f} s wall, QEMU total {info.get('total-time')}"
+                  f" ms, downtime {info.get('downtime')} ms, shell state kept: {out == 'kept'}")
             pid = guest.process.pid if guest.process else 0
             rss = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
                        if line.startswith("VmRSS"))

@@ -84,9 +84,15 @@ for rel in "${order[@]}"; do
   echo "$base" >> "$root/etc/modules"
 done
 
-# fio and its whole library closure (it will not start with stub libraries).
+# fio and its whole library closure (it will not start with stub libraries), and the GNU
+# tools a cloud image has where busybox differs (dd's byte offsets, stat, blockdev).
+gnu=()
+for tool in dd stat sha256sum cut tr cmp blockdev mkfifo timeout od head; do
+  path="$(command -v "$tool" || true)"
+  [ -n "$path" ] && gnu+=("$path") && cp "$path" "$root/usr/bin/$tool"
+done
 cp "$(command -v fio)" "$root/usr/bin/fio"
-for lib in $(ldd "$(command -v fio)" | awk '/=>/{print $3} /^\t\//{print $1}'); do
+for lib in $(ldd "$(command -v fio)" /bin/dash "${gnu[@]}" | awk '/=>/{print $3} /^\t\//{print $1}'); do
   mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"
 done
 mkdir -p "$root/lib64"; cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
@@ -101,12 +107,20 @@ install -m 0755 "$here/guest/mdev-disk" "$root/etc/mdev-disk"
 printf '%s\n' 'null 0:0 666' 'zero 0:0 666' 'full 0:0 666' 'random 0:0 666' \
   'urandom 0:0 666' 'tty 0:0 666' 'ptmx 0:0 666' 'vd[a-z]+[0-9]* 0:0 660 */etc/mdev-disk' \
   > "$root/etc/mdev.conf"
-printf 'root:x:0:0:root:/root:/bin/sh\n' > "$root/etc/passwd"
+printf 'root:x:0:0:root:/root:/bin/dash\n' > "$root/etc/passwd"
 printf 'root:*:19000:0:99999:7:::\n' > "$root/etc/shadow"
 printf 'root:x:0:\n' > "$root/etc/group"
-echo "/bin/sh" > "$root/etc/shells"
-# The prompt of a Fedora/RHEL shell, which the process runtime shows too.
-printf 'export PS1="[\\u@\\h \\W]\\$ "\nexport PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin\ncd\n' > "$root/etc/profile"
+printf '/bin/sh\n/bin/dash\n' > "$root/etc/shells"
+# Login shells are dash (its only library, libc, is in the image already): busybox ash
+# queries the cursor position (ESC[6n) after every prompt, which a serial client that
+# is a script never answers. The prompt is a Fedora/RHEL one, as the process runtime's.
+cp /bin/dash "$root/bin/dash"
+cat > "$root/etc/profile" <<'PROFILE'
+export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin
+if [ "$(id -u)" = 0 ]; then p='#'; else p='$'; fi
+PS1="[$(id -un)@$(hostname) ~]$p "
+cd
+PROFILE
 
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$cache/initramfs.gz.new"
 mv "$cache/initramfs.gz.new" "$cache/initramfs.gz"

@@ -31,6 +31,7 @@ FAMILY_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "hotplug": ("hotplug.volume",),
     "export": ("export.vm",),
     "state": ("state.persistent",),
+    "storage_migration": ("migration.storage",),
 }
 CAPABILITIES: tuple[str, ...] = tuple(c for caps in FAMILY_CAPABILITIES.values() for c in caps)
 

@@ -52,6 +52,7 @@ from suite.report.terminal import (
     summary_lines,
 )
 from suite.report.writer import write_json, write_reports
+from suite.workloads.loading import load_workloads
 
 HEARTBEAT_S = 30.0
 CELL_PARAM = "kvs_cell_id"
@@ -94,6 +95,7 @@ class Session:
         self.namespace_mode = CREATE
         self.node_checks_denied: str | None = None
         self.display: Progress | None = None  # live status lines, or timestamped lines
+        self.workloads: list[Any] | None = None  # what the scorecard judges (validated early)
 
     # -- output -----------------------------------------------------------------------
     def say(self, line: str) -> None:
@@ -161,6 +163,7 @@ class Session:
             self._connect()
             self._preflight()
             self._discover()
+            self.workloads = load_workloads(list(self.run.profile.workloads))
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
         except KubeError as exc:  # e.g. RBAC refusing a list: one line, not a traceback
@@ -194,7 +197,9 @@ class Session:
             self.lab = Lab(self.run.lab_drivers, Path(self.lab_dir),
                            guests=self.run.lab_guests).start()
         except DriverProfileError as exc:
-            raise ConfigError(f"invalid lab driver file {self.run.lab_drivers}: {exc}") from None
+            where = (f"invalid lab driver file {self.run.lab_drivers}"
+                     if self.run.lab_drivers else "cannot start the lab")
+            raise ConfigError(f"{where}: {exc}") from None
         self.say(f"lab serving at {self.lab.server_url}")
         return str(self.lab.kubeconfig_path)
 
@@ -246,6 +251,7 @@ class Session:
     def _begin(self) -> None:
         assert self.kube is not None
         self._create_namespace()
+        self._probe_image()
         self.say(f"run {self.run.run_id}: assessing {len(self.classes)} StorageClass(es) "
                  f"concurrently in namespace {self.namespace}")
         self.display = self._make_display()
@@ -268,6 +274,33 @@ class Session:
         if undo is not None:
             self.cleanup.push(f"delete {describe(self.namespace_mode, self.namespace)} and "
                               "wait until it is gone", undo)
+
+    def _probe_image(self) -> None:
+        """One VM proves the guest image pulls before any class boots one (see
+        suite.vm.imageprobe); an image that cannot be pulled stops the run in one line."""
+        from suite.vm.imageprobe import ImageProbe
+
+        assert self.kube is not None
+        if all(skip_reason(self.facts[name]) for name in self.classes):
+            return  # no class will boot a VM
+        guest, timeouts = self.run.profile.guest, self.run.profile.timeouts
+        self.say(f"checking that guest image {guest.image} can be pulled ...")
+        probe = ImageProbe(self.kube.scoped(self.namespace, self.cleanup, self.cancel),
+                           self.namespace, guest.image, guest.memory, self.run.profile.name,
+                           timeouts.boot_s)
+        try:
+            found = probe.run()
+        except ConfigError as exc:  # nothing worth keeping, even with --keep
+            self.cleanup_errors += self.cleanup.run_all()
+            raise pytest.UsageError(str(exc)) from None
+        except KubeError as exc:  # undecided: the classes' own VMs will say what they see
+            self.say(f"image probe undecided ({exc}); going on")
+            return
+        if found.pulled:
+            self.say(f"guest image pulled (probe VM scheduled in {found.seconds:.1f}s)")
+        else:
+            self.say(f"image probe undecided after {found.seconds:.0f}s ({found.detail}); "
+                     "going on")
 
     def _assessment(self, name: str) -> ClassAssessment:
         from suite.checks import FAMILIES
@@ -342,7 +375,7 @@ class Session:
         self.matrix = build_matrix(self._run_info(interrupted), self._results())
         scorecard_problems = []
         try:  # the workload scorecard: a judgement on the cells, never a lost report
-            add_scorecard(self.matrix)
+            add_scorecard(self.matrix, self.workloads)
         except ConfigError as exc:
             scorecard_problems.append(f"workload scorecard: {exc}")
         fio_rows = [row for a in self.assessments.values() for row in a.ctx.fio_rows]

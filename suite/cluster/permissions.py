@@ -89,6 +89,7 @@ PERMISSIONS: tuple[Permission, ...] = (
     _p("update", SUB, "virtualmachineinstances/addvolume", NAMESPACE, "hotplug"),
     _p("update", SUB, "virtualmachineinstances/removevolume", NAMESPACE, "hotplug"),
     _p(OBJECT_VERBS, "export.kubevirt.io", "virtualmachineexports", NAMESPACE, "export"),
+    _p("patch", KV, "virtualmachines", NAMESPACE, "storage_migration"),
     # Node checks: a privileged one-shot pod that reads the node below a volume.
     _p("get", "", "persistentvolumes", CLUSTER, NODE_CHECKS, optional=True),
     _p(OBJECT_VERBS, "", "pods", NAMESPACE, NODE_CHECKS, optional=True),

@@ -135,6 +135,9 @@ class RunProfile:
                              metadata={"internal": True})
     node_checks: NodeChecks = field(default_factory=NodeChecks)
     scale: Scale = field(default_factory=Scale)
+    # Workloads the scorecard judges: built-in names (profiles/workloads/), files or
+    # folders of workload YAML; empty: every built-in workload.
+    workloads: tuple[str, ...] = ()
     reuse_vms: bool = True
     source: str = field(default="", metadata={"internal": True})  # where it was read from
 

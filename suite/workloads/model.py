@@ -23,8 +23,8 @@ FIO_SUMS = {"iops": ("readIops", "writeIops"), "bwMiBs": ("readBwMiBs", "writeBw
 FIO_RATES = ("readIops", "writeIops", "readBwMiBs", "writeBwMiBs")
 FIO_LATENCIES = ("latencyUs", "readLatencyUs", "writeLatencyUs", "syncLatencyUs")
 PERCENTILES = ("p50", "p90", "p95", "p99", "p99.9", "p99.99", "mean", "max")
-# scale.bootstorm evidence: cloneSeconds / loginSeconds / readySeconds -> p50, p95, max
-BOOTSTORM_FIGURES = ("cloneSeconds", "loginSeconds", "readySeconds")
+# scale.bootstorm evidence: clone, login, ready and image-read seconds -> p50, p95, max
+BOOTSTORM_FIGURES = ("cloneSeconds", "loginSeconds", "readySeconds", "imageReadSeconds")
 BOOTSTORM_STATS = ("p50", "p95", "max")
 JOB_KEYS = ("rw", "bs", "rwmixread", "iodepth", "numjobs", "fdatasync", "ioengine")
 

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,7 +16,7 @@ import yaml
 
 from suite.lab import kubeconfig, tls
 from suite.lab.lab import Lab
-from tests.e2e.conftest import REPO, run_suite
+from tests.e2e.conftest import PROFILE, REPO, labelled_leftovers, run_suite
 
 
 def assert_one_line_error(result: object, *fragments: str) -> None:
@@ -193,3 +194,29 @@ def test_a_report_directory_that_cannot_be_written(kubeconfig_path: Path,
     result = run_suite(kubeconfig_path, blocker / "reports", timeout_s=120)
     assert_one_line_error(result, f"--report-dir {blocker / 'reports'} cannot be written")
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize("keep", [[], ["--keep"]], ids=["default", "keep"])
+def test_a_guest_image_that_cannot_be_pulled(lab: Lab, kubeconfig_path: Path,
+                                             tmp_path: Path, keep: list[str]) -> None:
+    """The lab's cluster.images lists only its Fedora images: any other cannot be pulled.
+    The image probe VM stops the run before any class boots a VM; nothing is kept, even
+    with --keep (there is nothing worth keeping)."""
+    image = "registry.example.com/mirror/fedora:99"
+    assert lab.ctx.cluster.image(image) is None  # really not pullable in the lab
+    profile = yaml.safe_load(PROFILE.read_text())
+    profile["guest"]["image"] = image
+    profile_file = tmp_path / "unpullable.yaml"
+    profile_file.write_text(yaml.safe_dump(profile))
+    before = _kvs_namespaces(lab)
+    started = time.monotonic()
+    result = run_suite(kubeconfig_path, tmp_path / "r", "--profile", str(profile_file),
+                       *keep, timeout_s=300)
+    seconds = time.monotonic() - started
+    assert_one_line_error(result, f"guest image {image} cannot be pulled",
+                          "ImagePullBackOff", "manifest unknown",
+                          "set guest.image in profile 'e2e'", "air-gapped")
+    assert seconds < 90, f"took {seconds:.0f}s"
+    assert "test_capability" not in result.stdout  # no cell ran
+    assert labelled_leftovers(kubeconfig_path) == []
+    assert _kvs_namespaces(lab) == before

@@ -5,6 +5,8 @@
   is left, and the calls the run made (the lab's audit) are exactly the table's.
 - The same with one permission removed stops before creating anything and names it.
 - A user allowed only cluster reads and ProjectRequest gets a run in a project.
+- The families the e2e profile leaves out, as the same ServiceAccount, use exactly their
+  rows of the table.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import yaml
 from suite.cluster.permissions import CLUSTER, PERMISSIONS, render_rbac_yaml
 from tests.e2e.conftest import PROFILE, LabProcess, SuiteRun, labelled_leftovers, run_suite
 from tests.e2e.test_truth import VARIETY, mismatches
+from tests.e2e.test_truth_vm_features import MIXED
+from tests.e2e.truth import vm_feature_cells
 
 SA, HOME = "kvstorage-suite", "kvstorage-suite"
 USER = f"system:serviceaccount:{HOME}:{SA}"
@@ -96,8 +100,44 @@ def test_a_service_account_bound_to_deploy_rbac_runs_the_profile(
     beyond = [r for r in used if r["verb"] not in grants.get((r["group"], r["resource"]), ())]
     assert not beyond, beyond  # the run would have failed; kept as a clear message
     exercised = {(r["group"], r["resource"]) for r in used}
-    unused = [key for key in grants if key not in exercised]
+    families = yaml.safe_load(PROFILE.read_text())["families"]
+    unused = [(p.group, p.resource) for p in PERMISSIONS if p.wanted_by(families)
+              and (p.group, p.resource) not in exercised]
     assert not unused, f"deploy/rbac.yaml grants what no run uses: {unused}"
+
+
+VM_FEATURE_FAMILIES = ["bootstorm", "hotplug", "export", "state", "storage_migration"]
+
+
+@pytest.mark.slow
+def test_the_vm_feature_families_use_exactly_the_table(lab_process: Any,
+                                                        tmp_path: Path) -> None:
+    """The families the e2e profile leaves out (boot storm, hotplug, export, VM state,
+    storage migration) as the same ServiceAccount: no call beyond deploy/rbac.yaml, no
+    row of theirs unused, their cells decided (exit 0)."""
+    drivers = MIXED[:2]  # RWX Block (state) and a second class to migrate from
+    lab = lab_process(drivers)
+    kubectl(lab, "apply", "-f", "-", stdin=render_rbac_yaml())
+    profile = yaml.safe_load(PROFILE.read_text())
+    profile["families"] = VM_FEATURE_FAMILIES
+    profile_file = tmp_path / "vm-features.yaml"
+    profile_file.write_text(yaml.safe_dump(profile))
+    result = run_suite(token_kubeconfig(lab, tmp_path), tmp_path / "reports",
+                       "--profile", str(profile_file))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    got = result.verdicts()
+    for entry in drivers:
+        wanted = {**vm_feature_cells(entry), "scale.bootstorm": "supported"}
+        assert {c: got[entry["name"]][c] for c in wanted} == wanted, entry["name"]
+    assert labelled_leftovers(lab.kubeconfig) == []
+    used = audit(lab)
+    grants = _grants()
+    assert not [r for r in used
+                if r["verb"] not in grants.get((r["group"], r["resource"]), ())]
+    exercised = {(r["group"], r["resource"]) for r in used}
+    unused = [(p.group, p.resource) for p in PERMISSIONS if p.wanted_by(VM_FEATURE_FAMILIES)
+              and (p.group, p.resource) not in exercised]
+    assert not unused, f"deploy/rbac.yaml grants what these families never use: {unused}"
 
 
 def test_one_permission_less_stops_before_creating_anything(

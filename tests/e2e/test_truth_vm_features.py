@@ -17,11 +17,11 @@ from tests.e2e.conftest import PROFILE, labelled_leftovers, run_suite
 from tests.e2e.test_truth import driver
 from tests.e2e.truth import expected_cells, vm_feature_cells
 
-FAMILIES = ["provision", "hotplug", "export", "state"]
+FAMILIES = ["provision", "hotplug", "export", "state", "storage_migration"]
 
 MIXED = [
     driver("e2e-feat-rbd", modes={"Block": ["ReadWriteOnce", "ReadWriteMany"]},
-           expansion="online", snapshots=True, noise=["attach-slow"]),
+           expansion="online", snapshots=True, noise=["attach-slow"], defaultVirt=True),
     driver("e2e-feat-local", volumeBindingMode="WaitForFirstConsumer"),
     driver("e2e-feat-hidden", modes={"Block": ["ReadWriteOnce"]},
            faults=["hotplug-disk-invisible"]),

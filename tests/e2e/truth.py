@@ -135,6 +135,9 @@ def vm_feature_cells(driver: dict[str, Any], cluster: dict[str, Any] | None = No
     state_gate = gates is None or "VMPersistentState" in gates
     result["state.persistent"] = "supported" if state_gate and _offers_rwx(driver) \
         else "unsupported"
+    # migration.storage: KubeVirt 1.5 moves volumes without a gate; the driver file
+    # names a default virt class to move from.
+    result["migration.storage"] = "supported"
     if driver.get("type", "csi") != "csi":
         return dict.fromkeys(result, "skipped")
     for fault in driver.get("faults") or []:

@@ -148,3 +148,22 @@ def test_parallel_entries_show_their_spread_in_the_report_tables() -> None:
     row = perf_row("lab", entry)
     assert (row["VMs"], row["IOPS per VM min/max"], row["max/min"]) == ("2", "290 / 310", "1.07")
     assert "VMs" not in perf_row("lab", fio_entry(600))
+
+
+def test_a_profile_names_its_workloads_and_a_typo_is_a_usage_error(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from suite.config.profile import parse_profile
+
+    assert parse_profile({"name": "p", "workloads": ["etcd-like"]}, "p").workloads == (
+        "etcd-like",)
+    profile = tmp_path / "p.yaml"
+    profile.write_text("name: p\nfamilies: [provision]\nworkloads: [etcd-lkie]\n")
+    done = subprocess.run([sys.executable, "-m", "pytest", "suite", "--lab", "-p",
+                           "no:cacheprovider", "--profile", str(profile), "--collect-only",
+                           "-q"], cwd=Path(__file__).resolve().parents[2],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    assert "workload 'etcd-lkie' not found; built-in workloads:" in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr + done.stdout

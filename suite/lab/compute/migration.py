@@ -194,9 +194,15 @@ class MigrationController:
                                              "progressTimeout": 150})
         self._vmi_state(vmi, state)
         self._phase(vmim, "Running")
-        await asyncio.sleep(COPY_SECONDS)
-        if any(self.compute.has_fault(p, "migration-fails") for p in self._pvcs(vmi)):
-            raise MigrationFailed(FAULT_REASON)
+        fails = any(self.compute.has_fault(p, "migration-fails") for p in self._pvcs(vmi))
+        guest = self.compute.guests.get(vmi["metadata"]["uid"])
+        if hasattr(guest, "migrate"):  # a QEMU guest: a real live migration (compute/qemu)
+            from .qemu.migrate import migrate_qemu_guest
+            await migrate_qemu_guest(self.compute, vmi, guest, target, fails, MigrationFailed)
+        else:
+            await asyncio.sleep(COPY_SECONDS)
+            if fails:
+                raise MigrationFailed(FAULT_REASON)
         await self._switch(vmim, vmi, state, source_pod, target_pod)
 
     async def _switch(self, vmim: dict[str, Any], vmi: dict[str, Any], state: dict[str, Any],

@@ -30,7 +30,7 @@ from .hotplug import source_name
 from .hotplugctl import through_lab_namespace
 from .runtime import Compute
 from .vm import VM, VMI
-from .volumes import attach_state, ensure_attached, pv_of
+from .volumes import ANN_SELECTED_NODE, attach_state, ensure_attached, pv_of
 
 CHUNK = 4 << 20
 
@@ -91,16 +91,32 @@ class VolumeMigrationController:
         if refusal:
             self._restart_required(vm, refusal)
             return None
-        if not all(self._ready(namespace, claim) for claim in updated.values()):
+        node = vmi["status"].get("nodeName", "")
+        if not all(self._ready(namespace, claim, node) for claim in updated.values()):
             return 1.0
         self._start(vm, vmi, updated)
         return 0.2
 
-    def _ready(self, namespace: str, claim: str) -> bool:
+    def _ready(self, namespace: str, claim: str, node: str) -> bool:
         pvc = self.store.try_get("persistentvolumeclaims", namespace, claim)
         dv = self.store.try_get("cdi.kubevirt.io/datavolumes", namespace, claim)
+        if pvc is not None and (pvc.get("status") or {}).get("phase") != "Bound":
+            self._consume(pvc, node)
         return pvc is not None and (pvc.get("status") or {}).get("phase") == "Bound" and (
             dv is None or (dv.get("status") or {}).get("phase") == "Succeeded")
+
+    def _consume(self, pvc: dict[str, Any], node: str) -> None:
+        """The migration target pod is a WaitForFirstConsumer claim's first consumer: the
+        scheduler names its node on the claim."""
+        sc = self.store.try_get("storageclasses.storage.k8s.io", None,
+                                pvc["spec"].get("storageClassName") or "")
+        annotations = pvc["metadata"].get("annotations") or {}
+        if sc is None or sc.get("volumeBindingMode") != "WaitForFirstConsumer" or \
+                ANN_SELECTED_NODE in annotations or not node:
+            return
+        self.store.mutate("persistentvolumeclaims", pvc["metadata"]["namespace"],
+                          pvc["metadata"]["name"], lambda p: p["metadata"].setdefault(
+                              "annotations", {}).__setitem__(ANN_SELECTED_NODE, node))
 
     def _info(self, namespace: str, claim: str) -> dict[str, Any]:
         pvc = self.store.try_get("persistentvolumeclaims", namespace, claim) or {}
@@ -153,14 +169,14 @@ class VolumeMigrationController:
             return 1.0
         serials = {d.get("name"): d.get("serial") for d in
                    ((vmi["spec"].get("domain") or {}).get("devices") or {}).get("disks") or []}
-        os.killpg(guest.process.pid, signal.SIGSTOP)
+        stopped = await _pause_clear_of(guest.process.pid, [p[1] for p in pairs])
         try:
             for volume, source, target in pairs:
                 await asyncio.to_thread(_copy, source, target)
                 if serials.get(volume):
                     guest.link_disk(serials[volume], through_lab_namespace(target))
         finally:
-            os.killpg(guest.process.pid, signal.SIGCONT)
+            _signal_all(guest.process.pid, signal.SIGCONT, stopped)
 
         def done(obj: dict[str, Any]) -> None:
             cond.drop(obj["status"].setdefault("conditions", []), "VolumesChange")
@@ -179,6 +195,63 @@ class VolumeMigrationController:
                      "RestartRequired", "True", "", message)
         self.store.mutate(VM, vm["metadata"]["namespace"], vm["metadata"]["name"], change,
                           subresource="status")
+
+
+async def _pause_clear_of(session: int, sources: list[Path]) -> list[int]:
+    """Stop every process of the guest, then let the ones holding a source disk open
+    finish (their parents are stopped, so nothing new opens it): a writer left holding
+    the old disk would write past the switch-over, where QEMU's mirror would have carried
+    the write along. Returns the stopped processes."""
+    wanted = {(st.st_dev, st.st_ino) for st in (os.stat(p) for p in sources)}
+    pids = _signal_all(session, signal.SIGSTOP)
+    holders = [pid for pid in pids if _holds(pid, wanted)]
+    _signal_all(session, signal.SIGCONT, holders)
+    for _ in range(500):
+        holders = [pid for pid in holders if _holds(pid, wanted)]
+        if not holders:
+            break
+        await asyncio.sleep(0.02)
+    _signal_all(session, signal.SIGSTOP, holders)
+    return pids
+
+
+def _signal_all(session: int, signum: int, pids: list[int] | None = None) -> list[int]:
+    pids = _session_pids(session) if pids is None else pids
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            continue
+    return pids
+
+
+def _session_pids(session: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == session:  # field 6 of stat: the session id
+            pids.append(int(entry.name))
+    return pids
+
+
+def _holds(pid: int, wanted: set[tuple[int, int]]) -> bool:
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            st = os.stat(fd)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) in wanted:
+            return True
+    return False
 
 
 def _copy(source: Path, target: Path) -> None:

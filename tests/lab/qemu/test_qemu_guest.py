@@ -5,7 +5,8 @@ the cloud-init user data applied from the cidata ISO (user, password, write_file
 passwordless sudo, `cloud-init status`), a wrong password refused, the disk found by
 KubeVirt's serial under /dev/disk/by-id, data written in the guest read back on the host,
 fio running through virtio, and online growth of the volume reaching the guest kernel
-through the runtime's QMP `block_resize` on the VM's drive.
+through the runtime's QMP `block_resize` on the VM's drive; live migration to a QEMU
+started with `-incoming` (and its failure when the target dies).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 
 from suite.lab.compute.cloudinit import parse_user_data
 from suite.lab.compute.qemu import GuestImageMissing, QemuGuest, find_image
+from suite.lab.compute.qemu.guest import QemuMigrationFailed
 from suite.lab.compute.qemu.session import SerialSession
 
 try:
@@ -92,6 +94,19 @@ async def _scenario(tmp: Path) -> None:
         await asyncio.sleep(1)
         assert await session.run(f"cat /sys/block/{name}/size") == (0, str(128 * MiB // 512))
         assert disk.stat().st_size == 128 * MiB
+
+        # live migration: a target QEMU with -incoming; a dying target fails it and the
+        # guest runs on at the source; then a real one, the shell's state kept
+        assert await session.run("echo kept > /tmp/state; echo ok") == (0, "ok")
+        source_pid = guest.process.pid if guest.process else 0
+        with pytest.raises(QemuMigrationFailed):
+            await guest.migrate({"data-serial-1": disk}, fail=True)
+        assert guest.process is not None and guest.process.pid == source_pid
+        assert await session.run("echo on-source") == (0, "on-source")
+        info = await guest.migrate({"data-serial-1": disk})
+        assert info["status"] == "completed"
+        assert guest.process is not None and guest.process.pid != source_pid
+        assert await session.run("cat /tmp/state") == (0, "kept")
     finally:
         await guest.stop()
     assert not guest.alive
@@ -108,3 +123,22 @@ def test_missing_image_is_one_line(tmp_path: Path) -> None:
         find_image(tmp_path)
     assert "build_guest_initramfs.sh" in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_sockets_stay_short_under_a_deep_state_folder(tmp_path: Path) -> None:
+    """A unix socket path must be under 108 bytes; lab state folders can be deeper."""
+    from suite.lab.compute.qemu.image import GuestImage
+    from suite.lab.compute.qemu.machine import Drive, command_line
+
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    guest = QemuGuest("vm", deep, parse_user_data(USER_DATA),
+                      image=GuestImage(Path("/k"), Path("/i"), "6.1"))
+    folder = guest._socket_dir()
+    try:
+        argv = command_line(guest.image, folder, [Drive("disk0", deep / "x,y", "ser")])
+        assert len(str(folder / "serial.sock")) < 108
+        assert f"path={folder / 'serial.sock'},server=on" in " ".join(argv)
+        assert "filename=" + str(deep / "x,,y") in " ".join(argv)  # commas doubled
+        assert "serial=ser" in " ".join(argv) and "-accel tcg" in " ".join(argv)
+    finally:
+        folder.rmdir()

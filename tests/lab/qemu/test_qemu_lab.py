@@ -17,13 +17,17 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "compute"))
 
 from kvhelpers import (
+    KV,
     Console,
     blank_dv,
     cloud_init,
     create_vm,
     custom,
+    get_vmi,
+    migration_manifest,
     vm_manifest,
     volume_image,
+    wait_migration,
     wait_printable,
 )
 
@@ -59,7 +63,9 @@ def test_a_block_volume_vm_is_a_real_guest(qlab: Lab, client: Any) -> None:
     core, kv = kubernetes.client.CoreV1Api(client), custom(client)
     ns = f"qemu-{uuid.uuid4().hex[:6]}"
     core.create_namespace({"metadata": {"name": ns}})
-    driver = next(d for d in qlab.ctx.drivers if "Block" in d.modes)
+    # a Block class without encryption, so the image shows the guest's bytes as written
+    driver = next(d for d in qlab.ctx.drivers if "Block" in d.modes
+                  and d.encryption == "none" and d.expansion == "online")
     dv = blank_dv("qdata", driver.name, volume_mode="Block",
                   access=driver.modes["Block"][0])
     create_vm(kv, ns, vm_manifest("qvm", user_data=cloud_init("s3cret"), data_volumes=[dv]))
@@ -89,6 +95,40 @@ def test_a_block_volume_vm_is_a_real_guest(qlab: Lab, client: Any) -> None:
             "do sleep 0.1; i=$((i+1)); done", 90)
         after = int(console.run(f"cat /sys/block/{name}/size")[1])
         assert after * 512 >= 128 * 2**20 > before * 512
+    finally:
+        console.close()
+        core.delete_namespace(ns)
+
+
+def test_live_migration_moves_the_running_guest(qlab: Lab, client: Any) -> None:
+    """An RWX Block disk: the VMI migrates to another node; QEMU's memory copy keeps the
+    logged-in shell, which the console reaches on the target."""
+    core, kv = kubernetes.client.CoreV1Api(client), custom(client)
+    ns = f"qemu-{uuid.uuid4().hex[:6]}"
+    core.create_namespace({"metadata": {"name": ns}})
+    driver = next(d for d in qlab.ctx.drivers if "ReadWriteMany" in d.modes.get("Block", ()))
+    dv = blank_dv("mdata", driver.name, volume_mode="Block", access="ReadWriteMany")
+    create_vm(kv, ns, vm_manifest("mvm", user_data=cloud_init("s3cret"), data_volumes=[dv]))
+    wait_printable(kv, ns, "mvm", "Running", 120)
+    console = Console(client, ns, "mvm")
+    try:
+        console.send("\r")
+        console.expect(r"mvm login: ", 400)
+        console.login("fedora", "s3cret")
+        assert console.run("echo kept-in-memory > /tmp/state; echo ok") == (0, "ok")
+        console.close()
+        source = get_vmi(kv, ns, "mvm")["status"]["nodeName"]
+        kv.create_namespaced_custom_object(*KV, ns, "virtualmachineinstancemigrations",
+                                           migration_manifest("mig1", "mvm"))
+        done = wait_migration(kv, ns, "mig1", 180)
+        assert done["status"]["phase"] == "Succeeded", done["status"]
+        vmi = get_vmi(kv, ns, "mvm")
+        assert vmi["status"]["nodeName"] != source
+        assert vmi["status"]["migrationState"]["completed"] is True
+        console = Console(client, ns, "mvm")
+        console.send("\r")
+        console.expect(r"[$#] $", 30)  # still logged in: the shell came along
+        assert console.run("cat /tmp/state") == (0, "kept-in-memory")
     finally:
         console.close()
         core.delete_namespace(ns)

@@ -74,8 +74,9 @@ def _user_lines(user: str, password: str, uid: int) -> list[str]:
     q = shlex.quote
     lines = []
     if user != "root":
+        entry = f"{user}:x:{uid}:{uid}:{user}:/home/{user}:/bin/dash"
         lines += [f"grep -q ^{q(user)}: /etc/passwd || {{ "
-                  f"echo {q(f'{user}:x:{uid}:{uid}:{user}:/home/{user}:/bin/sh')} >> /etc/passwd; "
+                  f"echo {q(entry)} >> /etc/passwd; "
                   f"echo {q(f'{user}:x:{uid}:')} >> /etc/group; "
                   f"echo {q(user + ':!:19000:0:99999:7:::')} >> /etc/shadow; "
                   f"mkdir -p /home/{q(user)}; chown {uid}:{uid} /home/{q(user)}; }}"]

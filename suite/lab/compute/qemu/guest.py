@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ...dataplane.qmp import QmpClient
 from ..cloudinit import GuestConfig
@@ -26,6 +28,10 @@ SOCKET_WAIT_S = 30.0
 SIZE_POLL_S = 0.5
 
 Sink = Callable[[bytes], None]
+
+
+class QemuMigrationFailed(RuntimeError):
+    """QEMU's migration ended `failed` or `cancelled`; the message is its error-desc."""
 
 
 class QemuGuest:
@@ -51,6 +57,9 @@ class QemuGuest:
         self._reader_task: asyncio.Task[None] | None = None
         self._sizes_task: asyncio.Task[None] | None = None
         self._sizes: dict[str, int] = {}
+        self._migrations = 0
+        self._socket_dirs: list[Path] = []
+        self.sockets = workdir
         self._sink: Sink | None = None
         self._on_detach: Callable[[], None] | None = None
         self._backlog = bytearray()
@@ -68,11 +77,10 @@ class QemuGuest:
     async def start(self, incoming: str | None = None) -> None:
         """Start QEMU (a migration target when `incoming` is set), then attach to it."""
         self.workdir.mkdir(parents=True, exist_ok=True)
-        for stale in ("qmp.sock", "serial.sock"):
-            (self.workdir / stale).unlink(missing_ok=True)
+        self.sockets = self._socket_dir()
         drives = [Drive("cloudinit", self.cidata(), "cloudinit", readonly=True),
                   *self.drives.values()]
-        argv = command_line(self.image, self.workdir, drives, self.memory_mib, incoming)
+        argv = command_line(self.image, self.sockets, drives, self.memory_mib, incoming)
         with open(self.workdir / "qemu.log", "wb") as log:
             self.process = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
@@ -83,9 +91,9 @@ class QemuGuest:
         deadline = asyncio.get_running_loop().time() + SOCKET_WAIT_S
         while True:
             try:
-                self.qmp = await QmpClient.connect(self.workdir / "qmp.sock")
+                self.qmp = await QmpClient.connect(self.sockets / "qmp.sock")
                 reader, self._serial = await asyncio.open_unix_connection(
-                    str(self.workdir / "serial.sock"))
+                    str(self.sockets / "serial.sock"))
                 break
             except (FileNotFoundError, ConnectionError):
                 if not self.alive or asyncio.get_running_loop().time() > deadline:
@@ -176,6 +184,58 @@ class QemuGuest:
         assert self.qmp is not None
         await self.qmp.execute("block_resize", {"node-name": drive.node, "size": size})
 
+    async def migrate(self, paths: dict[str, Path], fail: bool = False) -> dict[str, Any]:
+        """Live-migrate to a QEMU started with `-incoming` on the target's device paths
+        (serial -> path); the console continues on the target. `fail` kills the target
+        mid-copy, so the source's migration fails as a real one does when the target
+        dies, and the guest runs on at the source. Returns QEMU's last query-migrate."""
+        assert self.qmp is not None
+        self._migrations += 1
+        rundir = self.workdir / f"target{self._migrations}"
+        rundir.mkdir(parents=True, exist_ok=True)
+        drives = [Drive("cloudinit", self.workdir / "cidata.iso", "cloudinit", readonly=True)]
+        drives += [Drive(d.node, paths.get(s, d.path), s) for s, d in self.drives.items()]
+        sockets = self._socket_dir()
+        sock = sockets / "migrate.sock"
+        argv = command_line(self.image, sockets, drives, self.memory_mib, f"unix:{sock}")
+        with open(rundir / "qemu.log", "wb") as log:
+            target = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                stderr=log, start_new_session=True)
+        try:
+            target_qmp, reader, writer = await _attach_to(target, sockets, rundir / "qemu.log")
+        except BaseException:
+            await end_session(target)
+            raise
+        await self.qmp.execute("migrate", {"uri": f"unix:{sock}"})
+        if fail:
+            await asyncio.sleep(0.2)
+            await end_session(target)
+        while True:
+            info = await self.qmp.execute("query-migrate")
+            if info.get("status") in ("completed", "failed", "cancelled"):
+                break
+            await asyncio.sleep(0.1)
+        if info["status"] != "completed":
+            target_qmp.close()
+            writer.close()
+            await end_session(target)
+            raise QemuMigrationFailed(info.get("error-desc") or info["status"])
+        for serial, path in paths.items():
+            if serial in self.drives:
+                self.drives[serial] = Drive(self.drives[serial].node, path, serial)
+        old_process, old_qmp, old_serial = self.process, self.qmp, self._serial
+        if self._reader_task is not None:
+            self._reader_task.cancel()
+        self.process, self.qmp, self._serial = target, target_qmp, writer
+        self._reader_task = asyncio.get_running_loop().create_task(self._read(reader))
+        old_qmp.close()
+        if old_serial is not None:
+            old_serial.close()
+        if old_process is not None:
+            await end_session(old_process)  # the source domain ends after the switch
+        return info
+
     async def stop(self) -> None:
         """Power the VM off, release the console, drop its files."""
         if self._on_detach is not None:
@@ -194,6 +254,15 @@ class QemuGuest:
             await end_session(self.process)
             self.process = None
         shutil.rmtree(self.workdir, ignore_errors=True)
+        for folder in self._socket_dirs:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _socket_dir(self) -> Path:
+        """A short folder for QEMU's sockets: a unix socket path must stay under 108
+        bytes, and the lab's state folder can be deep."""
+        folder = Path(tempfile.mkdtemp(prefix="kvq-"))
+        self._socket_dirs.append(folder)
+        return folder
 
 
 
@@ -202,3 +271,22 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
+
+
+async def _attach_to(process: asyncio.subprocess.Process, rundir: Path, log: Path,
+                     ) -> tuple[QmpClient, asyncio.StreamReader, asyncio.StreamWriter]:
+    """The monitor and UART of a QEMU just started with its sockets in `rundir`."""
+    deadline = asyncio.get_running_loop().time() + SOCKET_WAIT_S
+    while True:
+        try:
+            qmp = await QmpClient.connect(rundir / "qmp.sock")
+            reader, writer = await asyncio.open_unix_connection(str(rundir / "serial.sock"))
+            return qmp, reader, writer
+        except (FileNotFoundError, ConnectionError):
+            if process.returncode is not None or \
+                    asyncio.get_running_loop().time() > deadline:
+                raise QemuMigrationFailed(
+                    "target QEMU did not start: " +
+                    (log.read_text(errors="replace").strip()[-300:] if log.exists() else "")
+                ) from None
+            await asyncio.sleep(0.05)

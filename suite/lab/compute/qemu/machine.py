@@ -49,18 +49,19 @@ def drive_args(drive: Drive) -> list[str]:
             f"serial={escape(drive.serial)}"]
 
 
-def command_line(image: GuestImage, workdir: Path, drives: list[Drive],
+def command_line(image: GuestImage, sockets: Path, drives: list[Drive],
                  memory_mib: int = DEFAULT_MEMORY_MIB,
                  incoming: str | None = None) -> list[str]:
-    """argv for one guest; `incoming` makes it a migration target (`-incoming`)."""
+    """argv for one guest, its UART and monitor sockets in `sockets`; `incoming` makes
+    it a migration target (`-incoming`)."""
     argv = ["qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-cpu", "max",
             "-m", str(memory_mib), "-smp", "1", "-nodefaults", "-no-user-config",
             "-display", "none", "-no-reboot",
             "-kernel", str(image.kernel), "-initrd", str(image.initrd),
             "-append", KERNEL_ARGS,
-            "-chardev", f"socket,id=serial0,path={workdir / 'serial.sock'},server=on,wait=off",
+            "-chardev", f"socket,id=serial0,path={sockets / 'serial.sock'},server=on,wait=off",
             "-serial", "chardev:serial0",
-            "-qmp", f"unix:{workdir / 'qmp.sock'},server=on,wait=off"]
+            "-qmp", f"unix:{sockets / 'qmp.sock'},server=on,wait=off"]
     for drive in drives:
         argv += drive_args(drive)
     if incoming:

@@ -61,4 +61,5 @@ class SerialSession:
         # the terminal echoes the command line (tag then `$?`) before the output
         match = await self.expect(rf"(?s)^(.*?)@{tag}@(\d+)@", timeout)
         text = match.group(1).rpartition("$?@")[2].replace("\r", "")
+        await self.expect(r"\][$#] ", timeout)  # the next prompt: input and output in step
         return int(match.group(2)), text.partition("\n")[2].strip()

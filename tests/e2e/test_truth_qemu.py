@@ -1,0 +1,53 @@
+"""The first-round truth test with real QEMU guests (`cluster.guests: qemu`): the same
+driver files give the same verdicts, cell by cell, as with the process runtime.
+
+One Block class runs in the default test run (a TCG boot costs 5-90 s on a shared
+2-core machine and the suite boots several VMs per class); the first round's three
+driver files are marked slow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from suite.lab.compute.qemu import GuestImageMissing, find_image
+from tests.e2e.conftest import labelled_leftovers, run_suite
+from tests.e2e.test_truth import FAULTS_DATA, FAULTS_PLATFORM, UNFIT, VARIETY, mismatches
+
+try:
+    find_image()
+    MISSING = ""
+except GuestImageMissing as exc:
+    MISSING = str(exc)
+
+pytestmark = pytest.mark.skipif(bool(MISSING), reason=MISSING)
+QEMU = {"guests": "qemu"}
+ONE_CLASS = [d for d in VARIETY if d["name"] == "e2e-block"]
+
+
+def _assert_truth(lab_process: Any, tmp_path: Path, drivers: list[dict[str, Any]]) -> None:
+    lab = lab_process(drivers, QEMU)
+    result = run_suite(lab.kubeconfig, tmp_path / "reports", timeout_s=3600)
+    matrix = result.matrix()
+    assert [sc["name"] for sc in matrix["storageClasses"]] == sorted(d["name"] for d in drivers)
+    problems = mismatches(result.verdicts(), drivers)
+    reasons = {f"{sc['name']} {cap}": cell["reason"] for sc in matrix["storageClasses"]
+               for cap, cell in sc["capabilities"].items()}
+    detail = [f"{p}  ({reasons.get(p.split(':')[0])})" for p in problems]
+    assert not problems, "verdicts differ from the driver file:\n" + "\n".join(detail)
+    assert labelled_leftovers(lab.kubeconfig) == []
+
+
+def test_one_block_class_with_qemu_guests(lab_process: Any, tmp_path: Path) -> None:
+    _assert_truth(lab_process, tmp_path, ONE_CLASS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("drivers", [VARIETY + UNFIT, FAULTS_DATA, FAULTS_PLATFORM],
+                         ids=["variety-noisy", "data-faults", "platform-faults"])
+def test_first_round_with_qemu_guests(lab_process: Any, tmp_path: Path,
+                                      drivers: list[dict[str, Any]]) -> None:
+    _assert_truth(lab_process, tmp_path, drivers)
