@@ -17,6 +17,7 @@ VM_API = "kubevirt.io/v1"
 CDI_API = "cdi.kubevirt.io/v1beta1"
 SNAPSHOT_API = "snapshot.storage.k8s.io/v1"
 VM_SNAPSHOT_API = "snapshot.kubevirt.io/v1beta1"
+ROLE_LABEL = "kvstorage.io/role"
 
 
 @dataclass(frozen=True)
