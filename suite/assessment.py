@@ -14,7 +14,8 @@ import time
 import traceback
 from collections.abc import Callable
 
-from suite.checks.base import CAPABILITIES, FAMILY_CAPABILITIES, ClassContext, Family, Outcome
+from suite.capabilities import CAPABILITIES, FAMILY_CAPABILITIES, Outcome
+from suite.checks.base import ClassContext, Family
 from suite.cluster.declared import declared
 from suite.cluster.errors import Cancelled
 

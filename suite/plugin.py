@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 import suite
-from suite.checks.base import Outcome
+from suite.capabilities import Outcome
 from suite.config.errors import ConfigError
 from suite.config.options import add_options
 
@@ -51,9 +51,10 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     if not config.option.kvs_sweep:
         return None
     from suite.cluster.sweep import run_sweep
+    from suite.config.run import build_sweep_config
 
     try:
-        return run_sweep(config.option)
+        return run_sweep(build_sweep_config(config.option))
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
 

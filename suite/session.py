@@ -16,7 +16,6 @@ import signal
 import tempfile
 import threading
 import time
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,8 @@ import pytest
 
 import suite
 from suite.assessment import NOT_IN_PROFILE, ClassAssessment
-from suite.checks.base import CAPABILITIES, FAMILY_CAPABILITIES, ClassContext, Outcome
+from suite.capabilities import CAPABILITIES, FAMILY_CAPABILITIES, Outcome
+from suite.checks.base import ClassContext
 from suite.checks.selection import skip_reason, skipping_families
 from suite.cluster.cleanup import CleanupError, CleanupStack
 from suite.cluster.connect import connect, server_version
@@ -66,9 +66,6 @@ class Session:
     """State and hooks of one conformance run."""
 
     def __init__(self, run: RunConfig, config: pytest.Config):
-        if run.lab:  # the lab's node view is ours to read: node checks are always allowed
-            nodes = replace(run.profile.node_checks, privileged_pods=True)
-            run = replace(run, profile=replace(run.profile, node_checks=nodes))
         self.run = run
         self.config = config
         self.cancel = threading.Event()
@@ -200,7 +197,7 @@ class Session:
             self.lab = Lab(self.run.lab_drivers, Path(self.lab_dir),
                            guests=self.run.lab_guests).start()
         except DriverProfileError as exc:
-            where = (f"invalid driver profile {self.run.lab_drivers}"
+            where = (f"invalid lab driver file {self.run.lab_drivers}"
                      if self.run.lab_drivers else "cannot start the lab")
             raise ConfigError(f"{where}: {exc}") from None
         self.say(f"lab serving at {self.lab.server_url}")

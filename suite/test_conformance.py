@@ -4,7 +4,7 @@ Ids read ``test_capability[<class>-<capability id>]``; the check itself runs on 
 class's assessment thread, this test only reports the decided cell.
 """
 
-from suite.checks.base import Outcome
+from suite.capabilities import Outcome
 from suite.plugin import conclude
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import importlib
 
-from suite.checks.base import FAMILY_CAPABILITIES, Family
+from suite.capabilities import FAMILY_CAPABILITIES
+from suite.checks.base import Family
 
 
 def _load(name: str) -> Family:

@@ -8,63 +8,18 @@ Keeping this seam tiny lets the families be written, and tested, without the plu
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
+
+# The catalogue lives in suite.capabilities; families (and code written before it moved)
+# import these names from here too.
+from suite.capabilities import CAPABILITIES, FAMILY_CAPABILITIES, VERDICTS, Outcome, Verdict
 
 if TYPE_CHECKING:
     from suite.cluster.kube import Kube
-    from suite.config.profile import Profile
-
-Verdict = Literal["supported", "unsupported", "broken", "inconclusive", "skipped"]
-VERDICTS: tuple[str, ...] = ("supported", "unsupported", "broken", "inconclusive", "skipped")
-
-# Stable capability ids (DESIGN.md), grouped by the family that owns them.
-FAMILY_CAPABILITIES: dict[str, tuple[str, ...]] = {
-    "provision": (
-        "provision.block.rwo",
-        "provision.block.rwx",
-        "provision.filesystem.rwo",
-        "provision.filesystem.rwx",
-    ),
-    "expand": ("expand.offline", "expand.online"),
-    "snapshot": ("snapshot.volume", "snapshot.vm"),
-    "clone": ("clone.volume",),
-    "migration": ("migration.live",),
-    "encryption": ("encryption.at-rest",),
-    "perf": ("perf.fio",),
-    "bootstorm": ("scale.bootstorm",),
-    "hotplug": ("hotplug.volume",),
-    "export": ("export.vm",),
-    "state": ("state.persistent",),
-    "storage_migration": ("migration.storage",),
-}
-CAPABILITIES: tuple[str, ...] = tuple(c for caps in FAMILY_CAPABILITIES.values() for c in caps)
-
-
-@dataclass
-class Outcome:
-    """One matrix cell: a verdict with a one-line reason, the evidence and the time it took."""
-
-    capability: str
-    verdict: Verdict
-    reason: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"unknown verdict {self.verdict!r} for {self.capability}")
-        # A reason is one line: reports put it in a table cell.
-        self.reason = " ".join(str(self.reason).split())
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict,
-            "reason": self.reason,
-            "evidence": self.evidence,
-            "seconds": round(float(self.seconds), 3),
-        }
+    from suite.config.profile import RunProfile
 
 
 @dataclass
@@ -81,7 +36,7 @@ class ClassContext:
     namespace: str
     storage_class: str
     facts: dict[str, Any]
-    profile: Profile
+    profile: RunProfile
     run_id: str
     progress: Callable[[str], None] = lambda message: None
     performance: list[dict[str, Any]] = field(default_factory=list)
@@ -91,10 +46,31 @@ class ClassContext:
     # Outcomes of the families that already ran for this class (provision runs first),
     # e.g. to pick a volume mode that provisioned; read-only for families.
     outcomes: dict[str, Outcome] = field(default_factory=dict)
-    # Scratch space shared by the families of one class (e.g. a VM reused across checks
-    # when ``profile.reuse_vms``); whatever is created still goes through ``kube.create``.
+    # Facts the families of one class learn once and share (the guest's tools, the
+    # user-data Secret); whatever is created still goes through ``kube.create``.
     shared: dict[str, Any] = field(default_factory=dict)
 
 
 Family = Callable[[ClassContext], list[Outcome]]
+
+
+class Cell:
+    """Times one capability from construction; `done(...)` makes its Outcome."""
+
+    def __init__(self, capability: str) -> None:
+        self.capability = capability
+        self.started = time.monotonic()
+        self.evidence: dict[str, Any] = {}
+
+    def restart(self) -> None:
+        """Start timing now: the cell's own work begins after an earlier cell's."""
+        self.started = time.monotonic()
+
+    def done(self, verdict: str, reason: str, **evidence: Any) -> Outcome:
+        self.evidence.update(evidence)
+        return Outcome(self.capability, verdict, reason,  # type: ignore[arg-type]
+                       dict(self.evidence), time.monotonic() - self.started)
+
+__all__ = ["CAPABILITIES", "FAMILY_CAPABILITIES", "VERDICTS", "Cell", "ClassContext", "Family",
+           "Outcome", "Verdict"]
 

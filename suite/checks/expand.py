@@ -19,14 +19,14 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from suite.checks.base import ClassContext, Outcome
+from suite.checks.base import Cell, ClassContext, Outcome
 from suite.cluster.errors import Forbidden, Invalid
-from suite.config.quantity import parse_bytes
 from suite.guest.console import ConsoleError
 from suite.guest.probe import ProbeError
+from suite.quantity import parse_quantity
 from suite.vm import claims
 from suite.vm.acquire import NoVolume, boot_any
-from suite.vm.evidence import Cell, short
+from suite.vm.evidence import short
 from suite.vm.growth import Expectation, claim_overhead
 from suite.vm.guestvm import BootFailure, GuestVM
 from suite.vm.manifests import DataDisk
@@ -69,7 +69,7 @@ def assess(ctx: ClassContext) -> list[Outcome]:
 def _grow(ctx: ClassContext, cell: Cell, disk: DataDisk, step: int) -> tuple[int, str | None]:
     """Ask for `step` more bytes; returns (requested bytes, refusal message or None)."""
     claim = claims.get_claim(ctx.kube, disk.claim_name, ctx.namespace) or {}
-    wanted = parse_bytes(claims.capacity(claim) or "0") + step
+    wanted = parse_quantity(claims.capacity(claim) or "0") + step
     cell.evidence.update(storageClassAllowsExpansion=ctx.facts.get("allowVolumeExpansion"),
                          requestedBytes=wanted)
     try:
@@ -84,7 +84,7 @@ def _grow(ctx: ClassContext, cell: Cell, disk: DataDisk, step: int) -> tuple[int
 def _controller_done(claim: dict, wanted: int) -> bool:
     """The storage grew: capacity reached, or only the node (filesystem) step is left,
     which real kubelets finish when a pod (the VM) next mounts the claim."""
-    if parse_bytes(claims.capacity(claim) or "0") >= wanted:
+    if parse_quantity(claims.capacity(claim) or "0") >= wanted:
         return True
     return any(c.get("type") == "FileSystemResizePending" and c.get("status") == "True"
                for c in (claim.get("status") or {}).get("conditions") or [])
@@ -143,7 +143,7 @@ def _online(ctx: ClassContext, cell: Cell, vm: GuestVM, disk: DataDisk, sha: str
 
 def _storage_did(claim: dict, wanted: int) -> str:
     capacity = claims.capacity(claim) or "unknown"
-    if parse_bytes(claims.capacity(claim) or "0") >= wanted:
+    if parse_quantity(claims.capacity(claim) or "0") >= wanted:
         return f"the storage grew (PVC capacity {capacity})"
     return (f"the storage grew its side to {wanted} bytes (PVC capacity {capacity} until a "
             "pod mounts it: FileSystemResizePending)")
@@ -152,12 +152,12 @@ def _storage_did(claim: dict, wanted: int) -> str:
 def _platform_reports(claim: dict, vmi: dict | None, name: str, wanted: int) -> bool:
     """The PVC's capacity and (when KubeVirt reports the claim) the VMI's volumeStatus
     both show at least `wanted` bytes: from here on only the guest is waited for."""
-    if parse_bytes(claims.capacity(claim) or "0") < wanted:
+    if parse_quantity(claims.capacity(claim) or "0") < wanted:
         return False
     for entry in ((vmi or {}).get("status") or {}).get("volumeStatus") or []:
         info = entry.get("persistentVolumeClaimInfo") or {}
         if info.get("claimName") == name:
-            return parse_bytes((info.get("capacity") or {}).get("storage") or "0") >= wanted
+            return parse_quantity((info.get("capacity") or {}).get("storage") or "0") >= wanted
     return True
 
 
@@ -172,7 +172,7 @@ def _await_guest(ctx: ClassContext, cell: Cell, vm: GuestVM, disk: DataDisk, sha
         vmi = vm.vmi()
         size = vm.probe.size(disk.serial)
         expect = Expectation(disk.volume_mode, before, step,
-                             parse_bytes(claims.capacity(claim) or "0"),
+                             parse_quantity(claims.capacity(claim) or "0"),
                              claim_overhead(vmi, disk.claim_name))
         if expect.grown(size):
             cell.evidence.update(expect.evidence(size))

@@ -13,12 +13,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from suite.checks.base import ClassContext, Outcome
+from suite.checks.base import Cell, ClassContext, Outcome
 from suite.cluster.errors import KubeError, WaitFailed, WaitTimeout
 from suite.guest.console import ConsoleError
 from suite.guest.probe import ProbeError
 from suite.vm.acquire import NoVolume, boot_any, release
-from suite.vm.evidence import Cell, short
+from suite.vm.evidence import short
 from suite.vm.guestvm import BootFailure, GuestVM
 from suite.vm.manifests import VM_API, DataDisk, datavolume
 

@@ -9,7 +9,7 @@ fix, never a crash.
 
 from __future__ import annotations
 
-from suite.checks.base import ClassContext, Outcome
+from suite.checks.base import Cell, ClassContext, Outcome
 from suite.cluster.errors import KubeError
 from suite.fio.compat import refusal_in
 from suite.fio.errors import FioError
@@ -17,7 +17,7 @@ from suite.fio.runner import FioUnavailable, PerfResult, run_job_set
 from suite.guest.console import ConsoleError
 from suite.guest.probe import FIO_NOT_FOUND, ProbeError
 from suite.vm.acquire import NoVolume, boot_any, release
-from suite.vm.evidence import Cell, short
+from suite.vm.evidence import short
 from suite.vm.guestvm import TOOLS_KEY, BootFailure, GuestVM
 from suite.vm.manifests import DataDisk
 
@@ -28,7 +28,7 @@ DEFAULT_AREA_BYTES = 1 << 30  # when the profile's fio section gives no sizeMiB
 
 def assess(ctx: ClassContext) -> list[Outcome]:
     cell = Cell("perf.fio")
-    jobs = list(getattr(ctx.profile.fio, "jobs", None) or ())
+    jobs = list(ctx.profile.fio.jobs)
     if not jobs:
         return [cell.done("skipped", "the profile defines no fio jobs")]
     ran: dict[str, PerfResult] = {}
@@ -64,13 +64,13 @@ def _measure(ctx: ClassContext, cell: Cell, mode: str, jobs: list) -> PerfResult
         cell.evidence.setdefault(where, {})[mode] = str(error)
         return None
     try:
-        wanted = getattr(ctx.profile.fio, "size_bytes", None) or DEFAULT_AREA_BYTES
+        wanted = ctx.profile.fio.size_bytes or DEFAULT_AREA_BYTES
         area = min(wanted, vm.probe.size(disk.serial) - HEADROOM_BYTES)
         if missing_fio(ctx):  # this login was the class's first: say so before any fio
             raise FioUnavailable("fio: not found")
         ctx.progress(f"perf: running {len(jobs)} fio jobs on a {mode} disk of {vm.name}")
         result = run_job_set(lambda text: _execute(ctx, vm, disk, text), jobs, size_bytes=area,
-                             repeats=getattr(ctx.profile.fio, "repeats", 1) or 1)
+                             repeats=ctx.profile.fio.repeats)
         cell.evidence.setdefault("vms", {})[mode] = vm.name
     except BaseException:
         vm.delete()

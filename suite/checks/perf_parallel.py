@@ -14,7 +14,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from suite.checks.base import ClassContext
+from suite.checks.base import Cell, ClassContext
 from suite.cluster.errors import KubeError
 from suite.fio.combine import combine_concurrent
 from suite.fio.errors import FioError
@@ -24,7 +24,7 @@ from suite.fio.runner import run_job_set
 from suite.guest.console import ConsoleError
 from suite.guest.probe import ProbeError
 from suite.vm.acquire import NoVolume, boot_any
-from suite.vm.evidence import Cell, short
+from suite.vm.evidence import short
 from suite.vm.guestvm import (
     BootFailure,
     GuestVM,

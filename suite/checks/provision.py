@@ -8,12 +8,12 @@ written is `broken`. The findings feed the memo so later families skip dead mode
 
 from __future__ import annotations
 
-from suite.checks.base import ClassContext, Outcome
+from suite.checks.base import Cell, ClassContext, Outcome
 from suite.guest.console import ConsoleError
 from suite.guest.pattern import pattern_sha256
 from suite.guest.probe import ProbeError
 from suite.vm.acquire import data_disk, record_boot, release
-from suite.vm.evidence import Cell, short
+from suite.vm.evidence import short
 from suite.vm.guestvm import BootFailure, GuestVM
 
 PAIRS = (

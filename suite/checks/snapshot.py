@@ -12,14 +12,14 @@ from __future__ import annotations
 import dataclasses
 import secrets
 
-from suite.checks.base import ClassContext, Outcome
+from suite.checks.base import Cell, ClassContext, Outcome
 from suite.cluster.errors import KubeError, WaitFailed, WaitTimeout
 from suite.guest.console import ConsoleError
 from suite.guest.pattern import zero_sha256
 from suite.guest.probe import ProbeError
 from suite.vm import snapshots
 from suite.vm.acquire import NoVolume, boot_any
-from suite.vm.evidence import Cell, short
+from suite.vm.evidence import short
 from suite.vm.guestvm import BootFailure, GuestVM
 from suite.vm.manifests import DataDisk
 

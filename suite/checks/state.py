@@ -16,13 +16,13 @@ from __future__ import annotations
 import secrets
 import time
 
-from suite.checks.base import ClassContext, Outcome
+from suite.checks.base import Cell, ClassContext, Outcome
 from suite.cluster.errors import KubeError, WaitFailed, WaitTimeout
 from suite.guest.console import ConsoleError
 from suite.guest.probe import ProbeError, parse_fields
 from suite.vm import claims, memo
 from suite.vm.acquire import data_disk, record_boot
-from suite.vm.evidence import Cell, short
+from suite.vm.evidence import short
 from suite.vm.guestvm import BootFailure, GuestVM, guest_spec
 from suite.vm.manifests import virtual_machine
 from suite.vm.userdata import ensure_secret

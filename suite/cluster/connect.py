@@ -22,11 +22,6 @@ from suite.config.errors import ConfigError
 POOL_SIZE = 64  # one watch per class thread plus calls; urllib3 warns when exceeded
 
 
-def default_kubeconfig() -> str:
-    """``$KUBECONFIG`` (several files joined by ':' are merged) or ``~/.kube/config``."""
-    return os.environ.get("KUBECONFIG", "") or str(Path.home() / ".kube" / "config")
-
-
 def connect(kubeconfig: str, context: str | None = None,
             retry: RetryPolicy | None = None) -> Transport:
     """A transport for the kubeconfig's (or the given) context; checks the server answers."""

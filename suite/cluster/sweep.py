@@ -7,12 +7,14 @@ outside run namespaces are deleted one by one.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from suite.cluster.connect import connect, default_kubeconfig
+from suite.cluster.connect import connect
 from suite.cluster.errors import KubeError, NotFound
 from suite.cluster.kube import RUN_LABEL, Kube
-from suite.config.errors import ConfigError
+
+if TYPE_CHECKING:
+    from suite.config.run import SweepConfig
 
 # Kinds the suite creates; listed across namespaces by label.
 SWEEP_KINDS = [
@@ -61,12 +63,11 @@ def _sweep_kind(kube: Kube, api_version: str, kind: str, selector: str,
             errors.append(f"{where}: {exc}")
 
 
-def run_sweep(option: Any) -> int:
-    """Sweep by label (only ``--run-id`` when given); prints what went, returns the exit code."""
-    if option.kvs_lab or option.kvs_lab_drivers:
-        raise ConfigError("--sweep cleans an existing cluster: give --kubeconfig, not --lab")
-    transport = connect(option.kvs_kubeconfig or default_kubeconfig(), option.kvs_context)
-    deleted, errors = sweep(Kube(transport, option.kvs_run_id or "sweep"), option.kvs_run_id)
+def run_sweep(config: SweepConfig) -> int:
+    """Sweep by label (only ``config.run_id``'s when given); prints what went, returns the
+    exit code."""
+    transport = connect(config.kubeconfig, config.context)
+    deleted, errors = sweep(Kube(transport, config.run_id or "sweep"), config.run_id)
     for line in deleted:
         print(f"deleted {line}")
     for line in errors:

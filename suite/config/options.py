@@ -7,11 +7,18 @@ parser's ``add_argument``), so the same definitions serve both.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 RUN_ID = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
+
+
+def default_kubeconfig() -> str:
+    """``$KUBECONFIG`` (several files joined by ':' are merged) or ``~/.kube/config``."""
+    return os.environ.get("KUBECONFIG", "") or str(Path.home() / ".kube" / "config")
 
 
 def run_id_type(value: str) -> str:
@@ -33,7 +40,7 @@ def add_options(addoption: Callable[..., Any]) -> None:
     addoption("--lab", action="store_true", dest="kvs_lab", default=False,
               help="start the embedded lab cluster (default drivers) and test it")
     addoption("--lab-drivers", dest="kvs_lab_drivers", metavar="FILE", default=None,
-              help="driver profile YAML for the embedded lab (implies --lab)")
+              help="driver file (YAML) for the embedded lab (implies --lab)")
     addoption("--lab-guests", dest="kvs_lab_guests", choices=("process", "qemu"),
               default=None, help="lab guest runtime: process (default) or qemu (real VMs "
               "under TCG; overrides the driver file's cluster.guests)")
@@ -45,10 +52,11 @@ def add_options(addoption: Callable[..., Any]) -> None:
               metavar="GLOB", help="StorageClass name or glob to test; repeatable "
               "(default: every class)")
     addoption("--profile", dest="kvs_profile", default="quick", metavar="NAME|FILE",
-              help="run profile: a name in profiles/ or a YAML path (default: quick)")
+              help="run profile: quick, full, assessment, nightly (built in) or a YAML "
+              "path (default: quick)")
     addoption("--report-dir", dest="kvs_report_dir", default="reports", metavar="DIR",
               help="where reports go: DIR/<run-id>/ and DIR/latest (default: reports)")
-    addoption("--run-id", dest="kvs_run_id", default=None, type=run_id_type,
+    addoption("--run-id", dest="kvs_run_id", default=None, type=run_id_type, metavar="ID",
               help="id for this run (namespace name and label value; default: generated)")
     addoption("--namespace", dest="kvs_namespace", default=None, type=namespace_type,
               metavar="NAME", help="run inside this existing namespace instead of creating "

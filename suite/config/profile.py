@@ -1,31 +1,36 @@
 """Run profiles: which families run, sizes, guest image, timeouts, fio jobs.
 
-A profile is a YAML file in ``profiles/`` (or any path), loaded strictly: an unknown
-key or a wrong type is an error naming its field path. Families read the result as
-frozen dataclasses, e.g. ``ctx.profile.timeouts.boot_s``, ``ctx.profile.sizes.disk_bytes``
-or ``ctx.profile.fio`` (a ``suite.fio.jobs.FioSettings``: jobs, repeats, size_bytes).
+A run profile is a built-in name (a YAML file shipped in the package's ``profiles/``
+folder, read as a package resource so an installed wheel has them too) or any YAML path,
+loaded strictly: an unknown key or a wrong type is an error naming its field path.
+Families read the result as frozen dataclasses, e.g. ``ctx.profile.timeouts.boot_s``,
+``ctx.profile.sizes.disk_bytes`` or ``ctx.profile.fio`` (a ``suite.fio.jobs.FioSettings``:
+jobs, repeats, size_bytes).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from suite.checks.base import FAMILY_CAPABILITIES
+from suite.capabilities import FAMILY_CAPABILITIES
 from suite.config import strict
 from suite.config.errors import ConfigError
-from suite.config.quantity import parse_bytes
 from suite.fio.errors import JobSetError
 from suite.fio.jobs import FioSettings, parse_fio_section
+from suite.quantity import parse_quantity
 
-PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
+# The built-in run profiles (quick, full, assessment, nightly), shipped inside the package.
+RUN_PROFILES: Traversable = files("suite").joinpath("profiles")
 
 
 def _size(value: Any, path: str) -> int:
-    size = parse_bytes(value)
+    size = parse_quantity(value)
     if size <= 0:
         raise ValueError(f"expected a positive size, got {value!r}")
     return size
@@ -114,7 +119,10 @@ class Scale:
 
 
 @dataclass(frozen=True)
-class Profile:
+class RunProfile:
+    """A run profile (what to check and how long to wait), not the lab's driver file nor
+    CDI's StorageProfile."""
+
     name: str
     description: str = ""
     families: tuple[str, ...] = field(
@@ -134,24 +142,26 @@ class Profile:
     source: str = field(default="", metadata={"internal": True})  # where it was read from
 
 
-def resolve_profile_path(name_or_path: str, profiles_dir: Path = PROFILES_DIR) -> Path:
-    """A profile name (``quick``) or a file path; errors list the known names."""
+def resolve_profile_path(name_or_path: str,
+                         profiles_dir: Traversable = RUN_PROFILES) -> Traversable:
+    """A built-in profile name (``quick``) or a file path; errors list the known names."""
     candidate = Path(name_or_path)
     if candidate.suffix in (".yaml", ".yml") or candidate.parent != Path("."):
         if candidate.is_file():
             return candidate
         raise ConfigError(f"profile file {name_or_path} not found")
-    named = profiles_dir / f"{name_or_path}.yaml"
+    named = profiles_dir.joinpath(f"{name_or_path}.yaml")
     if named.is_file():
         return named
-    known = sorted(p.stem for p in profiles_dir.glob("*.yaml"))
+    known = sorted(p.name.removesuffix(".yaml") for p in profiles_dir.iterdir()
+                   if p.name.endswith(".yaml"))
     raise ConfigError(f"profile {name_or_path!r} not found; known profiles: {', '.join(known)}")
 
 
-def load_profile(name_or_path: str, profiles_dir: Path = PROFILES_DIR) -> Profile:
+def load_profile(name_or_path: str, profiles_dir: Traversable = RUN_PROFILES) -> RunProfile:
     path = resolve_profile_path(name_or_path, profiles_dir)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -159,13 +169,13 @@ def load_profile(name_or_path: str, profiles_dir: Path = PROFILES_DIR) -> Profil
     return parse_profile(data, str(path))
 
 
-def parse_profile(data: Any, source: str) -> Profile:
+def parse_profile(data: Any, source: str) -> RunProfile:
     """Validate profile data; errors read ``profile <source>: <field.path>: <problem>``."""
     fio_data = data.get("fio") if isinstance(data, dict) else None
     if isinstance(data, dict):
         data = {k: v for k, v in data.items() if k != "fio"}
     try:
-        profile = strict.load(Profile, data, "")
+        profile = strict.load(RunProfile, data, "")
         fio = parse_fio_section(fio_data, f"profile {source}", "fio")
     except ConfigError as exc:
         raise ConfigError(f"profile {source}: {exc}") from None

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import secrets
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from suite.cluster.connect import default_kubeconfig
 from suite.config.errors import ConfigError
-from suite.config.profile import Profile, load_profile
+from suite.config.options import default_kubeconfig
+from suite.config.profile import RunProfile, load_profile
+from suite.lab.extras import lab_extras_problem
 
 
 @dataclass(frozen=True)
@@ -25,11 +26,10 @@ class RunConfig:
     kubeconfig: str | None  # None with lab=True: the lab writes its own
     context: str | None
     storage_classes: tuple[str, ...]  # globs; empty means every class
-    profile: Profile
+    profile: RunProfile
     report_dir: Path
     run_id: str
     keep: bool
-    sweep: bool
     namespace: str | None = None  # --namespace: an existing namespace to run in
     lab_guests: str | None = None  # --lab-guests: process | qemu (else the driver file's)
 
@@ -50,11 +50,22 @@ def _drivers_path(value: str | None) -> Path | None:
 
 def _kubeconfig(option: Any, lab: bool) -> str | None:
     if lab:
+        problem = lab_extras_problem()
+        if problem:
+            raise ConfigError(f"--lab: {problem}")
         if option.kvs_kubeconfig or option.kvs_context:
             raise ConfigError("--lab starts its own cluster: drop --kubeconfig/--context, "
                               "or drop --lab to test the cluster they name")
         return None
     return option.kvs_kubeconfig or default_kubeconfig()
+
+
+def _profile(option: Any, lab: bool) -> RunProfile:
+    profile = load_profile(option.kvs_profile)
+    if lab:  # the lab's node view is ours to read: node checks are always allowed
+        nodes = replace(profile.node_checks, privileged_pods=True)
+        profile = replace(profile, node_checks=nodes)
+    return profile
 
 
 def _report_dir(value: str) -> Path:
@@ -79,14 +90,30 @@ def build_run_config(option: Any) -> RunConfig:
         kubeconfig=_kubeconfig(option, lab),
         context=option.kvs_context,
         storage_classes=tuple(option.kvs_storage_classes or ()),
-        profile=load_profile(option.kvs_profile),
+        profile=_profile(option, lab),
         report_dir=_report_dir(option.kvs_report_dir),
         run_id=option.kvs_run_id or new_run_id(),
         keep=bool(option.kvs_keep),
-        sweep=bool(option.kvs_sweep),
         namespace=getattr(option, "kvs_namespace", None),
         lab_guests=getattr(option, "kvs_lab_guests", None),
     )
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """What ``--sweep`` / ``kvstorage sweep`` needs: an existing cluster, maybe one run."""
+
+    kubeconfig: str
+    context: str | None
+    run_id: str | None  # None: every run's leftovers
+
+
+def build_sweep_config(option: Any) -> SweepConfig:
+    """From the same options as a run; a sweep cleans an existing cluster, never a lab."""
+    if option.kvs_lab or option.kvs_lab_drivers:
+        raise ConfigError("--sweep cleans an existing cluster: give --kubeconfig, not --lab")
+    return SweepConfig(option.kvs_kubeconfig or default_kubeconfig(), option.kvs_context,
+                       option.kvs_run_id)
 
 
 def select_classes(available: list[str], globs: tuple[str, ...]) -> list[str]:

@@ -2,7 +2,7 @@
 
 Profiles are typed by people; a typo like `iodpeth` silently ignored would
 measure the wrong thing for hours, so every unknown key or bad value is an
-error naming the file and the field path (`profiles/quick.yaml:
+error naming the file and the field path (`suite/profiles/quick.yaml:
 fio.jobs[2].iodpeth: unknown key`).
 """
 

@@ -2,7 +2,7 @@
 
 `PerfResult` keeps every repeat's parsed fio output (nothing is thrown away),
 the merged figure per job and the validity checks beside it. The matrix entry
-follows DESIGN.md's `performance.fio` item and adds p99.99, mean, validity,
+follows the `performance.fio` item of docs/contracts.md and adds p99.99, mean, validity,
 the fio version and the exact options, so a figure always travels with how it
 was measured.
 """
@@ -102,7 +102,7 @@ class PerfResult:
         return self.runs[0].version if self.runs else "unknown"
 
     def matrix_entries(self) -> list[dict[str, Any]]:
-        """DESIGN.md `performance.fio` items, one per job, repeats merged."""
+        """`performance.fio` items (docs/contracts.md), one per job, repeats merged."""
         return [figure.entry(self.fio_version) for figure in self.figures]
 
     def csv_rows(self, storage_class: str) -> list[dict[str, Any]]:

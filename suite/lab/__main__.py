@@ -1,6 +1,6 @@
 """`python -m suite.lab serve`: run a lab until SIGTERM/SIGINT, then stop it cleanly.
 
-User mistakes (a missing drivers file, an invalid driver profile, a port in use) end
+User mistakes (a missing drivers file, an invalid driver file, a port in use) end
 with one line on stderr and exit status 2, never a traceback.
 """
 
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from .drivers import DriverProfileError
-from .lab import Lab
+from .extras import lab_extras_problem
 
 EXIT_USAGE = 2
 
@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
                                      description="Run the embedded lab cluster.")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve the lab's API until SIGTERM/SIGINT")
-    serve.add_argument("--drivers", type=Path, help="driver profile YAML (default: built-in)")
+    serve.add_argument("--drivers", type=Path, help="driver file, YAML (default: built-in)")
     serve.add_argument("--kubeconfig", type=Path,
                        help="where to write the kubeconfig (default: STATE_DIR/kubeconfig)")
     serve.add_argument("--state-dir", type=Path,
@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
 def _user_error(exc: BaseException, args: argparse.Namespace) -> str | None:
     """The one-line message for a user mistake, or None for a lab bug."""
     if isinstance(exc, DriverProfileError):
-        return f"invalid driver profile {args.drivers}: {exc}"
+        return f"invalid lab driver file {args.drivers}: {exc}"
     if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
         return f"port {args.port} is already in use on 127.0.0.1"
     if isinstance(exc, OSError) and exc.filename:
@@ -48,6 +48,8 @@ def _user_error(exc: BaseException, args: argparse.Namespace) -> str | None:
 
 
 async def _serve(args: argparse.Namespace) -> None:
+    from .lab import Lab  # after the check for the [lab] extra, which it needs
+
     lab = Lab(args.drivers, args.state_dir, args.port, guests=args.guests)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -67,6 +69,10 @@ async def _serve(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
+    problem = lab_extras_problem()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     if args.drivers is not None and not args.drivers.is_file():
         print(f"error: drivers file not found: {args.drivers}", file=sys.stderr)
         return EXIT_USAGE

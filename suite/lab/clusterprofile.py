@@ -1,4 +1,4 @@
-"""The optional `cluster` section of a driver file (DESIGN.md "The `cluster` section").
+"""The optional `cluster` section of a driver file (docs/lab-drivers.md, "The `cluster` section").
 
 It says what the lab's cluster is like around the storage: how many nodes accept VMs,
 which KubeVirt feature gates are on, which containerDisk images can be pulled and

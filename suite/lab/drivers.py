@@ -1,4 +1,4 @@
-"""Lab driver profiles: the YAML contract (DESIGN.md "Lab driver profiles") as data.
+"""Lab driver profiles: the YAML contract (docs/lab-drivers.md) as data.
 
 Outside tools write these files, so they are parsed strictly: an unknown key or value is
 one line naming its path (`drivers[1].modes.Blok: unknown volume mode; ...`), never a
@@ -41,7 +41,7 @@ NOISES = (
     "capacity-rounds-up",
 )
 TYPES = ("csi", "no-provisioner", "object-bucket")
-# What a non-CSI class's StorageClass names as provisioner (DESIGN.md "Driver `type`"):
+# What a non-CSI class's StorageClass names as provisioner (docs/lab-drivers.md, "Driver `type`"):
 # the in-tree marker for statically provisioned local volumes, and NooBaa's object-bucket
 # provisioner (both listed in CDI's storagecapabilities.UnsupportedProvisioners).
 NO_PROVISIONER = "kubernetes.io/no-provisioner"

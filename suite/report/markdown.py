@@ -1,7 +1,7 @@
 """matrix.md: the verdict grid, declared-vs-observed, reasons, and the performance tables.
 
 Readable as plain text in a terminal or a merge request; the performance section comes
-from ``suite.report.perf_markdown`` when that module is installed.
+from ``suite.report.perf_markdown``.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from suite.report.matrix import cells_frame, verdict_grid
+from suite.report.perf_markdown import render as render_performance
 
 MARK = {"supported": "✅ supported", "unsupported": "⛔ unsupported", "broken": "❌ BROKEN",
         "inconclusive": "❔ inconclusive", "skipped": "⏭ skipped", "": ""}
@@ -57,11 +58,7 @@ def _detail_lines(matrix: dict[str, Any]) -> list[str]:
 
 
 def _perf_lines(matrix: dict[str, Any]) -> list[str]:
-    try:
-        from suite.report.perf_markdown import render
-    except ImportError:
-        return []
-    text = render(matrix).strip()
+    text = render_performance(matrix).strip()
     return ["", text] if text else []
 
 

@@ -1,6 +1,6 @@
 """The capability matrix: one model built from Outcomes, rendered by every writer.
 
-``build_matrix`` produces the matrix.json dict (DESIGN.md's schema); the CSV and the
+``build_matrix`` produces the matrix.json dict (docs/matrix.schema.json); the CSV and the
 Markdown are views of its cells through one pandas frame, so all formats agree.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from suite.checks.base import CAPABILITIES, Outcome
+from suite.capabilities import CAPABILITIES, Outcome
 from suite.report.declared import declared, describe
 
 SCHEMA_ID = "kubevirt-storage-matrix/v1"

@@ -10,7 +10,7 @@ from typing import Any
 
 import jsonschema
 
-from suite.checks.base import VERDICTS
+from suite.capabilities import VERDICTS
 
 _STR = {"type": "string"}
 _NUM = {"type": "number", "minimum": 0}

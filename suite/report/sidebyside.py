@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from suite.checks.base import CAPABILITIES
+from suite.capabilities import CAPABILITIES
 from suite.config.errors import ConfigError
 from suite.report.sidebyside_stats import METRICS, compare
 

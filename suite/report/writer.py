@@ -39,14 +39,6 @@ def write_fio_csv(path: Path, rows: list[dict[str, Any]]) -> None:
         writer.writerows(rows)
 
 
-def _html(matrix: dict[str, Any]) -> str | None:
-    try:
-        from suite.report.html import render_html
-    except ImportError:
-        return None
-    return render_html(matrix)
-
-
 def _link_latest(report_dir: Path, run_dir: Path) -> None:
     latest = report_dir / "latest"
     tmp = report_dir / f".latest-{os.getpid()}"
@@ -91,6 +83,6 @@ def _write_markdown(path: Path, matrix: dict[str, Any], problems: list[str]) -> 
 
 
 def _write_html(path: Path, matrix: dict[str, Any]) -> None:
-    html = _html(matrix)
-    if html is not None:
-        path.write_text(html)
+    from suite.report.html import render_html  # matplotlib loads when a report is written
+
+    path.write_text(render_html(matrix))

@@ -85,7 +85,7 @@ def boot_any(ctx: ClassContext, role: str, *, access: tuple[str, ...] = ("ReadWr
 
 def _reusable(ctx: ClassContext, pairs: list[tuple[str, str]], size_bytes: int | None
               ) -> GuestVM | None:
-    if not getattr(ctx.profile, "reuse_vms", False):
+    if not ctx.profile.reuse_vms:
         return None
     wanted = size_bytes or ctx.profile.sizes.disk_bytes
     while (vm := pool.take(ctx.run_id, ctx.storage_class, pairs, wanted)) is not None:
@@ -97,7 +97,7 @@ def _reusable(ctx: ClassContext, pairs: list[tuple[str, str]], size_bytes: int |
 
 def release(ctx: ClassContext, vm: GuestVM) -> None:
     """Hand a VM that is as it was back for reuse, or delete it when reuse is off."""
-    if getattr(ctx.profile, "reuse_vms", False) and not ctx.cancelled.is_set():
+    if ctx.profile.reuse_vms and not ctx.cancelled.is_set():
         if not vm.pooled:  # once: the class's cleanup forgets it and closes its console
             vm.pooled = True
             ctx.kube.cleanup.push(f"close console of {vm.name}",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from suite.checks.base import Outcome
+from suite.capabilities import Outcome
 from suite.cluster.errors import KubeError, NotFound, WaitFailed, WaitTimeout
 from suite.vm import claims
 from suite.vm.manifests import (
@@ -27,8 +27,7 @@ from suite.vm.naming import unique_name
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from suite.checks.base import ClassContext
-    from suite.vm.evidence import Cell
+    from suite.checks.base import Cell, ClassContext
 
 Obj = dict[str, Any]
 VM_SNAPSHOT_APIS = (VM_SNAPSHOT_API, "snapshot.kubevirt.io/v1alpha1")

@@ -3,17 +3,18 @@
 A misspelt ``fial:`` silently ignored would call a class fit that is not, so every
 unknown key, wrong type, unknown capability id or metric, and a threshold pair that
 contradicts its direction is a one-line ``ConfigError``:
-``workload profiles/workloads/x.yaml: figures[1].direction: expected higher or lower``.
+``workload suite/profiles/workloads/x.yaml: figures[1].direction: expected higher or lower``.
 """
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from suite.checks.base import CAPABILITIES
+from suite.capabilities import CAPABILITIES
 from suite.config.errors import ConfigError
 from suite.fio.job import parse_size
 from suite.workloads.model import (
@@ -28,7 +29,8 @@ from suite.workloads.model import (
     Workload,
 )
 
-WORKLOADS_DIR = Path(__file__).resolve().parents[2] / "profiles" / "workloads"
+# The built-in workloads ship inside the package (an installed wheel has them too).
+WORKLOADS_DIR = Path(str(files("suite").joinpath("profiles").joinpath("workloads")))
 _TOP = ("name", "description", "needs", "figures")
 _FIGURE = ("label", "source", "metric", "direction", "warn", "fail", "unit", "job")
 

@@ -1,6 +1,6 @@
 """What a workload needs, as plain data: capabilities, and figures with thresholds.
 
-A workload profile (``profiles/workloads/*.yaml``) names the capability ids it cannot
+A workload profile (``suite/profiles/workloads/*.yaml``) names the capability ids it cannot
 do without and the figures that decide whether a class carries it: each figure reads
 one number from the run (an fio job matched by its shape, or the boot storm), and has a
 warn and a fail threshold and a direction. Matching fio jobs by shape (rw, bs, mix,

@@ -11,7 +11,7 @@ from suite.checks.base import ClassContext
 from suite.cluster.connect import connect
 from suite.cluster.discovery import discover_classes, virtualization_facts
 from suite.cluster.kube import Kube
-from suite.config.profile import NodeChecks, Profile, Timeouts
+from suite.config.profile import NodeChecks, RunProfile, Timeouts
 from suite.fio.jobs import parse_fio_section
 
 FAST = replace(Timeouts(), bind_s=6, boot_s=30, login_s=30, command_s=60, expand_s=15,
@@ -28,13 +28,13 @@ def kube_in_new_namespace(kubeconfig: Path) -> Kube:
     return kube.scoped(namespace)
 
 
-def fast_profile(**changes: object) -> Profile:
-    profile = Profile(name="test", timeouts=FAST, node_checks=NodeChecks(privileged_pods=True),
+def fast_profile(**changes: object) -> RunProfile:
+    profile = RunProfile(name="test", timeouts=FAST, node_checks=NodeChecks(privileged_pods=True),
                       fio=parse_fio_section(ONE_JOB, "test"))
     return replace(profile, **changes)
 
 
-def class_context(kube: Kube, storage_class: str, profile: Profile | None = None
+def class_context(kube: Kube, storage_class: str, profile: RunProfile | None = None
                   ) -> ClassContext:
     facts = discover_classes(kube, virtualization_facts(kube))[storage_class]
     return ClassContext(kube=kube, namespace=kube.namespace or "", storage_class=storage_class,

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+import pytest
+
 from suite.checks import clone, encryption, expand, migration, provision
 from suite.checks.base import Outcome
 from suite.config.profile import Sizes
@@ -48,6 +50,7 @@ def reasons(outcomes: list[Outcome]) -> str:
     return "; ".join(f"{o.capability}: {o.verdict}: {o.reason}" for o in outcomes)
 
 
+@pytest.mark.slow  # five families against a lying lab: half a minute even when idle
 def test_each_lie_is_broken_and_nothing_else(lab_factory: Callable) -> None:
     lab = lab_factory(DRIVERS)
     kube = kube_in_new_namespace(lab.kubeconfig_path)

@@ -11,7 +11,7 @@ from suite.checks.base import FAMILY_CAPABILITIES, ClassContext
 from suite.checks.perf import missing_fio
 from suite.checks.selection import skip_reason, skipping_families
 from suite.cluster.discovery import expand_disks_enabled, not_for_disks, schedulable_nodes
-from suite.config.profile import Guest, Profile
+from suite.config.profile import Guest, RunProfile
 from suite.vm import claims
 from suite.vm.growth import MIB, Expectation, claim_overhead, kubevirt_image_size
 from suite.vm.guestvm import TOOLS_KEY, persist_s
@@ -124,7 +124,7 @@ def test_classes_that_cannot_hold_disks_are_skipped_whole() -> None:
         assert reason and provisioner in reason
         families = skipping_families(list(FAMILY_CAPABILITIES), reason)
         ctx: Any = ClassContext(kube=None, namespace="ns", storage_class="sc",  # type: ignore
-                                facts=facts, profile=Profile(name="t"), run_id="r")
+                                facts=facts, profile=RunProfile(name="t"), run_id="r")
         cells = [o for family in families.values() for o in family(ctx)]
         assert sorted(o.capability for o in cells) == sorted(
             c for caps in FAMILY_CAPABILITIES.values() for c in caps)
@@ -133,7 +133,7 @@ def test_classes_that_cannot_hold_disks_are_skipped_whole() -> None:
 
 
 def test_missing_fio_names_the_fix() -> None:
-    profile = Profile(name="t")
+    profile = RunProfile(name="t")
     ctx: Any = ClassContext(kube=None, namespace="ns", storage_class="sc",  # type: ignore
                             facts={}, profile=profile, run_id="r")
     assert missing_fio(ctx) is None

@@ -6,13 +6,13 @@ import base64
 
 import yaml
 
+from suite.checks.base import Cell
 from suite.checks.encryption import declared
 from suite.checks.snapshot import DATA_BYTES, judge_restore
 from suite.guest.console import clean
 from suite.guest.pattern import zero_sha256
 from suite.guest.probe import GUEST_PATH, script_text
 from suite.vm import memo, userdata
-from suite.vm.evidence import Cell
 from suite.vm.manifests import DataDisk, GuestSpec, virtual_machine
 from suite.vm.naming import unique_name
 

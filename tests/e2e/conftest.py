@@ -25,6 +25,15 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 PROFILE = Path(__file__).with_name("profile.yaml")
 SUITE_TIMEOUT_S = 900
+# pytest-timeout for every test here: a whole-suite run plus starting and stopping its lab.
+E2E_TIMEOUT_S = SUITE_TIMEOUT_S + 300
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give this folder's tests the whole-suite timeout (the ini default is shorter)."""
+    for item in items:
+        if HERE in Path(item.path).parents and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(E2E_TIMEOUT_S))
 
 
 @dataclass

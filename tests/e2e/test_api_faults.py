@@ -1,5 +1,5 @@
 """A whole run through an API server that throttles, fails and cuts watches
-(DESIGN.md "The `cluster` section": any `api` faults change no cell, leave nothing
+(docs/lab-drivers.md, "The `cluster` section": any `api` faults change no cell, leave nothing
 behind, and the run ends)."""
 
 from __future__ import annotations
@@ -9,12 +9,15 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.e2e.conftest import labelled_leftovers, run_suite
 from tests.e2e.test_truth import VARIETY, mismatches
 
 API = {"throttle429": 0.05, "errors5xx": 0.02, "watchCutAfterS": 20, "latencyMs": 20}
 
 
+@pytest.mark.slow
 def test_api_faults_change_no_cell_and_leave_nothing(lab_process: Any,
                                                      tmp_path: Path) -> None:
     drivers = VARIETY[:2]

@@ -20,6 +20,9 @@ from suite.report.scorecard import add_scorecard
 from suite.workloads.loading import parse_workload
 from tests.e2e.conftest import PROFILE, run_suite
 
+# Every test here reads a whole-suite run (the module's `matrix` or its own).
+pytestmark = pytest.mark.slow
+
 LIMIT_IOPS = 800
 DRIVERS = [
     {"name": "e2e-800", "provisioner": "limited.csi.e2e.io", "volumeBindingMode": "Immediate",

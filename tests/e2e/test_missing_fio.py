@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.e2e.conftest import labelled_leftovers, run_suite
 from tests.e2e.test_cluster_section import lean_profile
 from tests.e2e.test_truth import driver
@@ -22,6 +24,7 @@ PLAIN = driver("e2e-plain", noise=["provision-retry"])
 FAMILIES = ["provision", "perf"]
 
 
+@pytest.mark.slow
 def test_air_gapped_guest_needs_an_image_with_fio(lab_process: Any, tmp_path: Path) -> None:
     lab = lab_process([PLAIN], AIR_GAPPED)
 

@@ -82,6 +82,7 @@ def _grants() -> dict[tuple[str, str], set[str]]:
     return out
 
 
+@pytest.mark.slow
 def test_a_service_account_bound_to_deploy_rbac_runs_the_profile(
         lab_process: Any, tmp_path: Path) -> None:
     drivers = VARIETY[:2]
@@ -161,6 +162,7 @@ def test_one_permission_less_stops_before_creating_anything(
     assert labelled_leftovers(lab.kubeconfig) == []
 
 
+@pytest.mark.slow
 def test_a_user_allowed_only_project_requests_runs_in_a_project(
         lab_process: Any, tmp_path: Path) -> None:
     drivers = VARIETY[1:2]
@@ -186,6 +188,7 @@ def test_a_user_allowed_only_project_requests_runs_in_a_project(
     assert not [n for n in namespaces if n["metadata"]["name"].startswith("kvs-")]
 
 
+@pytest.mark.slow
 def test_without_the_node_checks_permissions_encryption_is_inconclusive(
         lab_process: Any, tmp_path: Path) -> None:
     drivers = VARIETY[:1]  # declares LUKS encryption: its cell needs the node check
@@ -209,6 +212,7 @@ def test_without_the_node_checks_permissions_encryption_is_inconclusive(
     assert not [r for r in audit(lab) if r["resource"] in ("pods", "pods/log")]
 
 
+@pytest.mark.slow
 def test_a_tenant_runs_inside_the_namespace_it_was_given(lab_process: Any,
                                                          tmp_path: Path) -> None:
     drivers = VARIETY[1:2]

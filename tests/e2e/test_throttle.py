@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.e2e.conftest import PROFILE, run_suite
@@ -38,6 +39,7 @@ def fio_entries(matrix: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {entry["job"]: entry for entry in sc["performance"]["fio"]}
 
 
+@pytest.mark.slow
 def test_throttled_class_measures_its_limit(lab_process: Any, tmp_path: Path) -> None:
     lab = lab_process([{
         "name": "e2e-throttled", "provisioner": "throttled.csi.e2e.io",

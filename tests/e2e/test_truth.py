@@ -26,7 +26,7 @@ def driver(name: str, **spec: Any) -> dict[str, Any]:
 
 RWX_BLOCK = {"Block": ["ReadWriteOnce", "ReadWriteMany"], "Filesystem": ["ReadWriteOnce"]}
 
-# Healthy classes carrying every kind of `noise` between them (DESIGN.md "Noise"): noise
+# Healthy classes carrying every kind of `noise` between them (docs/lab-drivers.md, "Noise"): noise
 # never changes a verdict. Beside them, classes that cannot hold a VM disk.
 VARIETY = [
     driver("e2e-rbd", modes=RWX_BLOCK, expansion="online", snapshots=True, clone="csi-clone",

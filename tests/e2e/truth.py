@@ -1,7 +1,7 @@
-"""What a lab driver file implies for every matrix cell (DESIGN.md's truth and fault tables,
-"Noise", "Driver `type`" and "The `cluster` section").
+"""What a lab driver file implies for every matrix cell (docs/lab-drivers.md: the truth and
+fault tables, noise, driver `type` and the `cluster` section).
 
-Written from DESIGN.md, independently of the suite's code, so the end-to-end tests
+Written from docs/lab-drivers.md, independently of the suite's code, so the end-to-end tests
 compare the suite's verdicts with the specification rather than with itself.
 """
 

@@ -8,7 +8,7 @@ from suite.cluster import errors
 from suite.cluster.cleanup import CleanupStack
 from suite.cluster.discovery import class_facts, redact
 from suite.cluster.retry import RetryPolicy, call_with_retries
-from suite.config.quantity import format_bytes, parse_bytes
+from suite.quantity import format_quantity, parse_quantity
 
 FAST = RetryPolicy(attempts=4, initial_backoff_s=0.001, max_backoff_s=0.01)
 
@@ -111,12 +111,15 @@ def test_class_facts_gather_every_declaration() -> None:
 
 
 @pytest.mark.parametrize(("text", "size"), [("1Gi", 2**30), ("512Mi", 2**29), ("1G", 10**9),
-                                            (4096, 4096), ("1.5Gi", 3 * 2**29)])
+                                            (4096, 4096), ("1.5Gi", 3 * 2**29),
+                                            # k is SI as Kubernetes reads it; fractions round up
+                                            ("1k", 1000), ("1Ki", 1024), ("1Pi", 2**50),
+                                            ("0.5", 1), (" 2Gi ", 2**31)])
 def test_quantities(text: object, size: int) -> None:
-    assert parse_bytes(text) == size
+    assert parse_quantity(text) == size
 
 
 def test_quantity_errors_and_format() -> None:
     with pytest.raises(ValueError, match="512Mi"):
-        parse_bytes("lots")
-    assert format_bytes(3 * 2**29) == "1536Mi" and format_bytes(1000) == "1000"
+        parse_quantity("lots")
+    assert format_quantity(3 * 2**29) == "1536Mi" and format_quantity(1000) == "1000"

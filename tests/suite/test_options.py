@@ -72,3 +72,9 @@ def test_unknown_class_names_the_existing_ones() -> None:
     with pytest.raises(ConfigError) as caught:
         select_classes(["a", "b"], ("gold",))
     assert str(caught.value) == "StorageClass 'gold' not found; the cluster has: a, b"
+
+
+def test_lab_runs_allow_node_checks_and_real_clusters_opt_in() -> None:
+    assert build_run_config(parse("--lab")).profile.node_checks.privileged_pods is True
+    assert build_run_config(parse("--kubeconfig", "k")).profile.node_checks.privileged_pods \
+        is False

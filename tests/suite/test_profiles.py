@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from suite.config.errors import ConfigError
-from suite.config.profile import PROFILES_DIR, load_profile, parse_profile
+from suite.config.profile import RUN_PROFILES, load_profile, parse_profile
 
 
 @pytest.mark.parametrize("name", ["quick", "full", "assessment", "nightly"])
@@ -81,5 +81,10 @@ def test_profile_by_path_and_bad_yaml(tmp_path: Path) -> None:
         load_profile(str(tmp_path / "missing.yaml"))
 
 
-def test_profiles_dir_is_the_repository_folder() -> None:
-    assert (PROFILES_DIR / "quick.yaml").is_file()
+def test_built_in_profiles_are_package_resources() -> None:
+    """They ship inside the package (an installed wheel has them), not beside it."""
+    import suite
+
+    assert RUN_PROFILES.joinpath("quick.yaml").is_file()
+    assert Path(str(RUN_PROFILES)).parent == Path(suite.__file__).parent
+    assert load_profile("quick").source.endswith("quick.yaml")

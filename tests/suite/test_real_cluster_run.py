@@ -6,13 +6,13 @@ from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
-from suite.config.profile import NodeChecks, Profile
+from suite.config.profile import NodeChecks, RunProfile
 from suite.report.terminal import not_tested_lines
 from suite.session import namespace_labels
 
 
 def run_with(privileged: bool) -> Any:
-    profile = replace(Profile(name="t"), node_checks=NodeChecks(privileged_pods=privileged))
+    profile = replace(RunProfile(name="t"), node_checks=NodeChecks(privileged_pods=privileged))
     return SimpleNamespace(profile=profile)
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from suite.checks.base import Cell
 from suite.checks.bootstorm import Boot, figures, judge
 from suite.guest.pattern import zero_sha256
-from suite.vm.evidence import Cell
 
 SHA = "a" * 64
 IMAGE = 1 << 20

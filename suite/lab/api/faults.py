@@ -69,7 +69,7 @@ class FaultPlan:
     bursts: list[_Burst] = field(default_factory=list)
     drops: list[_Drop] = field(default_factory=list)
     injected: int = 0
-    # The driver file's `cluster.api` (DESIGN.md): shares of requests refused at random,
+    # The driver file's `cluster.api` (docs/lab-drivers.md): shares of requests refused at random,
     # added latency, and a cap on every watch's life. Requests to /lab/ are never touched.
     throttle_share: float = 0.0
     error_share: float = 0.0

@@ -60,11 +60,6 @@ class DataPlane:
                           float(fs_overhead))
         return (await self._provision(handle, size_bytes, spec, None)).export
 
-    async def prepare_key(self, key: bytes) -> None:
-        """Make the LUKS header for `key` now (about 2 s, once per key), so the first
-        encrypted volume of a class provisions as fast as the others."""
-        await self._luks.header_for(key)
-
     async def restore(self, snapshot_id: str, new_handle: str, size_bytes: int, *,
                       volume_mode: str, encrypt: bool = False, key: bytes | None = None,
                       pretend_encrypted: bool = False,

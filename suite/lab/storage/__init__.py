@@ -16,11 +16,11 @@ from .bootstrap import bootstrap
 from .cdi.datavolume import DataVolumes
 from .common import Drivers
 from .images import start_image_server
-from .profiles import StorageProfiles
 from .protection import Protection
 from .provisioner import Provisioner
 from .resizer import Resizer
 from .snapshotter import Snapshotter
+from .storageprofiles import StorageProfiles
 
 
 async def start(ctx: Any) -> None:

@@ -6,9 +6,11 @@ external-snapshotter, CDI), because clients and the suite read them.
 
 from __future__ import annotations
 
-import math
-import re
 from typing import Any
+
+# One quantity parser for the suite and the lab (a leaf module of the suite).
+from suite.quantity import format_quantity as format_quantity
+from suite.quantity import parse_quantity as parse_quantity
 
 from ..clock import now_rfc3339
 from ..drivers import DriverProfile
@@ -30,30 +32,6 @@ ANN_DEFAULT_VIRT_CLASS = "storageclass.kubevirt.io/is-default-virt-class"
 
 LUKS_SECRET_NAMESPACE = "openshift-cnv"
 DEFAULT_FS_OVERHEAD = 0.055
-
-_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15,
-          "E": 10**18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50,
-          "Ei": 2**60, "m": 0}
-_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([a-zA-Z]*)$")
-
-
-def parse_quantity(value: Any) -> int:
-    """Bytes in a Kubernetes quantity ('10Gi', '1G', '1073741824'), rounded up."""
-    if isinstance(value, int):
-        return value
-    match = _QUANTITY.match(str(value).strip())
-    if not match or match.group(2) not in _UNITS or match.group(2) == "m":
-        raise ValueError(f"quantities must match the regular expression: {value!r}")
-    return math.ceil(float(match.group(1)) * _UNITS[match.group(2)])
-
-
-def format_quantity(size: int) -> str:
-    """The canonical form the API server prints: the largest binary unit that divides."""
-    for unit in ("Ei", "Pi", "Ti", "Gi", "Mi", "Ki"):
-        if size and size % _UNITS[unit] == 0:
-            return f"{size // _UNITS[unit]}{unit}"
-    return str(size)
-
 
 def set_condition(conditions: list[Obj], type_: str, status: str, reason: str = "",
                   message: str = "", *, heartbeat: bool = False) -> list[Obj]:

@@ -113,6 +113,7 @@ async def _scenario(tmp: Path) -> None:
 
 
 @needs_image
+@pytest.mark.slow  # a QEMU/TCG boot: a minute or more
 def test_qemu_guest_boots_applies_user_data_and_sees_its_disk(tmp_path: Path) -> None:
     asyncio.run(_scenario(tmp_path))
 

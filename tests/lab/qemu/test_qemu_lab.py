@@ -40,7 +40,8 @@ try:
 except GuestImageMissing as exc:
     MISSING = str(exc)
 
-pytestmark = pytest.mark.skipif(bool(MISSING), reason=MISSING)
+# A QEMU/TCG guest boots in a minute or more: not for the quick loop.
+pytestmark = [pytest.mark.skipif(bool(MISSING), reason=MISSING), pytest.mark.slow]
 MARKER = "KVS-QEMU-MARKER-42"
 
 

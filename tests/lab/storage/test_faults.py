@@ -1,4 +1,4 @@
-"""Each storage fault makes its driver lie the way DESIGN.md says, while the API reports
+"""Each storage fault makes its driver lie the way docs/lab-drivers.md says, while the API reports
 success: stale restores, all-zero clones, expansion a running consumer cannot see,
 claims that never bind, and plaintext under a class that declares LUKS."""
 
