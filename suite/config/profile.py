@@ -92,6 +92,24 @@ class NodeChecks:
 
 
 @dataclass(frozen=True)
+class Regression:
+    """How a run is compared with its baseline (touchstone's rule; see suite.history.stats).
+
+    A metric is ``regressed`` only when the Mann-Whitney U test over the repeats is
+    significant at ``significance``, the median moved beyond its threshold (a fraction)
+    in the bad direction, and neither side's spread (coefficient of variation) exceeds
+    ``max_spread``; fewer than ``min_samples`` repeats a side is not enough to decide.
+    """
+
+    significance: float = 0.05
+    min_samples: int = 3
+    max_spread: float = 0.2
+    iops: float = 0.05
+    bandwidth: float = 0.05
+    latency: float = 0.10
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     description: str = ""
@@ -105,6 +123,7 @@ class Profile:
                              metadata={"internal": True})
     node_checks: NodeChecks = field(default_factory=NodeChecks)
     reuse_vms: bool = True
+    regression: Regression = field(default_factory=Regression)
     source: str = field(default="", metadata={"internal": True})  # where it was read from
 
 
