@@ -24,7 +24,7 @@ DECISIONS = ("regressed", "improved", "unchanged", "too-noisy", "not-enough-samp
 METRICS: dict[str, tuple[str, bool]] = {
     "readIops": ("iops", True), "writeIops": ("iops", True),
     "readBwMiBs": ("bandwidth", True), "writeBwMiBs": ("bandwidth", True),
-    "lat_p50_us": ("latency", False), "lat_p99_us": ("latency", False),
+    "lat_p50_us": ("latency", False), "lat_p99_us": ("tail_latency", False),
 }
 
 

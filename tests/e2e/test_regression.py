@@ -35,7 +35,8 @@ def profile(folder: Path) -> Path:
         {"name": "qd8-randwrite", "rw": "randwrite", "bs": "4k", "iodepth": 8,
          "runtime_s": 1}]}
     data["regression"] = {"significance": 0.05, "min_samples": 4, "max_spread": 0.25,
-                          "iops": 0.1, "bandwidth": 0.1, "latency": 0.2}
+                          "iops": 0.1, "bandwidth": 0.1, "latency": 0.2,
+                          "tail_latency": 0.5}
     path = folder / "regression.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
