@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from suite.config.errors import ConfigError
 from suite.config.profile import Regression, load_profile
@@ -25,7 +26,7 @@ DEFAULT_HISTORY = Path("reports") / "history.sqlite"
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line and exit 2, as argparse, no usage dump
+    def error(self, message: str) -> NoReturn:  # one line and exit 2, as argparse, no usage dump
         raise ConfigError(f"{self.prog}: {message}")
 
 

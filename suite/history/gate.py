@@ -10,7 +10,7 @@ does not gate.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from _pytest.reports import TestReport
@@ -28,7 +28,8 @@ def report_regression(config: pytest.Config, storage_class: str, name: str, why:
     hook = config.hook
     hook.pytest_runtest_logstart(nodeid=nodeid, location=location)
     for when in ("setup", "call", "teardown"):
-        outcome, longrepr = "passed", None
+        outcome: Literal["passed", "failed", "skipped"] = "passed"
+        longrepr: str | tuple[str, int, str] | None = None
         if when == "call":
             if gating:
                 outcome, longrepr = "failed", f"REGRESSION: {why}"
