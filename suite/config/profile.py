@@ -108,6 +108,7 @@ class Regression:
     bandwidth: float = 0.05
     latency: float = 0.10  # p50
     tail_latency: float = 0.30  # p99: the tail moves more on a healthy shared cluster
+    min_tail_ios: int = 1000  # a p99 from fewer I/Os a repeat rests on a handful of them
 
 
 @dataclass(frozen=True)

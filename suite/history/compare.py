@@ -14,7 +14,7 @@ from typing import Any
 from suite.assessment import NOT_IN_PROFILE, NOT_SELECTED
 from suite.config.profile import Regression
 from suite.history.record import CLUSTER_KEYS, RunRecord
-from suite.history.stats import Decision, decide
+from suite.history.stats import IOS, METRICS, Decision, decide
 
 NOT_RUN = (NOT_IN_PROFILE, NOT_SELECTED)
 
@@ -96,12 +96,15 @@ def _transitions(baseline: RunRecord, current: RunRecord) -> list[Transition]:
 def _decisions(baseline: RunRecord, current: RunRecord, settings: Regression) -> list[Decision]:
     out = []
     for key in current.series_keys():
+        if key[3] not in METRICS:
+            continue
         base, cur = baseline.values(*key), current.values(*key)
         if not base:
             continue  # a new job or class: nothing to compare with
         if not any(base) and not any(cur):
             continue  # e.g. write IOPS of a read-only job
-        out.append(decide(key, base, cur, settings))
+        ios = baseline.values(*key[:3], IOS) + current.values(*key[:3], IOS)
+        out.append(decide(key, base, cur, settings, int(min(ios)) if ios else None))
     return out
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from suite.config.errors import ConfigError
-from suite.history.stats import METRICS
+from suite.history.stats import IOS, METRICS
 
 CLUSTER_KEYS = ("kubernetesVersion", "kubevirtVersion", "cdiVersion")
 
@@ -68,7 +68,7 @@ def samples_from_rows(rows: list[dict[str, Any]]) -> list[Sample]:
     """fio.csv rows (one per class x job x repeat) to one sample per metric."""
     out = []
     for row in rows:
-        for metric in METRICS:
+        for metric in (*METRICS, IOS):
             value = row.get(metric)
             if value in (None, ""):
                 continue

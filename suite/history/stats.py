@@ -70,9 +70,15 @@ def threshold_for(metric: str, settings: Regression) -> float:
     return float(getattr(settings, kind))
 
 
+TAIL_METRICS = ("lat_p99_us",)
+IOS = "ios"  # stored beside the metrics: the I/Os each repeat's percentiles rest on
+
+
 def decide(key: tuple[str, str, str, str], baseline: Sequence[float],
-           current: Sequence[float], settings: Regression) -> Decision:
-    """Compare the repeats of one metric; ``key`` is (class, job, mode, metric)."""
+           current: Sequence[float], settings: Regression,
+           ios: int | None = None) -> Decision:
+    """Compare the repeats of one metric; ``key`` is (class, job, mode, metric);
+    ``ios``: the fewest I/Os any repeat of either side made (tail figures need many)."""
     metric = key[3]
     _, higher_is_better = METRICS[metric]
     threshold = threshold_for(metric, settings)
@@ -94,6 +100,9 @@ def decide(key: tuple[str, str, str, str], baseline: Sequence[float],
     if len(base) < need or len(cur) < need:
         return done("not-enough-samples",
                     f"{len(base)} baseline and {len(cur)} current repeats; {need} a side needed")
+    if metric in TAIL_METRICS and ios is not None and ios < settings.min_tail_ios:
+        return done("not-enough-samples", f"a repeat made only {ios} I/Os; a p99 needs "
+                    f"{settings.min_tail_ios} (longer fio runtime)")
     worst = max(spread(base), spread(cur))
     if worst > settings.max_spread:
         return done("too-noisy", f"spread {worst:.1%} exceeds the maximum "

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from suite.history.changepoints import ChangePoint, detect
 from suite.history.record import CLUSTER_KEYS
+from suite.history.stats import METRICS
 from suite.history.store import HistoryStore, Point
 
 
@@ -64,6 +65,8 @@ def trends(store: HistoryStore, storage_class: str | None = None,
     grouped: dict[tuple[str, str], Trend] = {}
     for key in store.series_keys(storage_class, metric):
         sc, job, mode, name = key
+        if name not in METRICS:
+            continue
         points = [(positions[p.run_id], p) for p in store.series(key)]
         values = [p.value for _, p in points]
         if not any(values):

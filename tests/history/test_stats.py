@@ -66,3 +66,11 @@ def test_significant_but_small_change_is_unchanged() -> None:
     d = decide(key(), base, cur, SETTINGS)
     assert d.decision == "unchanged" and d.p_value is not None and d.p_value < 0.05, d
     assert "within the threshold" in d.why
+
+
+def test_a_p99_from_few_ios_is_not_enough_samples() -> None:
+    base, cur = noisy(100, 0.01, 5, 1), noisy(150, 0.01, 5, 2)
+    few = decide(key("lat_p99_us"), base, cur, SETTINGS, ios=440)
+    assert few.decision == "not-enough-samples" and "440 I/Os" in few.why, few
+    assert decide(key("lat_p99_us"), base, cur, SETTINGS, ios=5000).decision == "regressed"
+    assert decide(key("lat_p50_us"), base, cur, SETTINGS, ios=440).decision == "regressed"
