@@ -115,6 +115,7 @@ class HistoryPlugin:
                 (run_dir / "comparison.json").write_text(
                     json.dumps(self.comparison.as_dict(), indent=2, default=str) + "\n")
 
+    @pytest.hookimpl(trylast=True)  # after the capability matrix
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         write = terminalreporter.write_line
         if self.note:
