@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -115,6 +116,7 @@ def main() -> int:
                               str(folder / "reports" / "history.sqlite")], cwd=REPO,
                              capture_output=True, text=True)
     print(history.stdout.split("change points", 1)[-1].strip())
+    shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 
