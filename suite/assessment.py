@@ -15,8 +15,8 @@ import traceback
 from collections.abc import Callable
 
 from suite.checks.base import CAPABILITIES, FAMILY_CAPABILITIES, ClassContext, Family, Outcome
+from suite.cluster.declared import declared
 from suite.cluster.errors import Cancelled
-from suite.report.declared import declared
 
 NOT_IN_PROFILE = "not selected by the profile"
 NOT_SELECTED = "not selected on the command line"

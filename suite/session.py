@@ -26,6 +26,7 @@ import pytest
 import suite
 from suite.assessment import NOT_IN_PROFILE, ClassAssessment
 from suite.checks.base import CAPABILITIES, FAMILY_CAPABILITIES, ClassContext, Outcome
+from suite.checks.selection import skip_reason, skipping_families
 from suite.cluster.cleanup import CleanupError, CleanupStack
 from suite.cluster.connect import connect, server_version
 from suite.cluster.discovery import (
@@ -34,13 +35,22 @@ from suite.cluster.discovery import (
     require_virtualization,
     virtualization_facts,
 )
-from suite.cluster.errors import Conflict, KubeError
+from suite.cluster.errors import KubeError
 from suite.cluster.kube import RUN_LABEL, Kube
-from suite.cluster.waits import run_wait
+from suite.cluster.preflight import CREATE, run_preflight
+from suite.cluster.runspace import RunNamespace, describe
 from suite.config.errors import ConfigError
 from suite.config.run import RunConfig, select_classes
 from suite.report.matrix import ClassResult, RunInfo, build_matrix
-from suite.report.terminal import counts_line, disagreement_lines, summary_lines
+from suite.report.progress import Progress, statuses
+from suite.report.scorecard import add_scorecard
+from suite.report.scorecard import terminal_lines as scorecard_lines
+from suite.report.terminal import (
+    counts_line,
+    disagreement_lines,
+    not_tested_lines,
+    summary_lines,
+)
 from suite.report.writer import write_json, write_reports
 
 HEARTBEAT_S = 30.0
@@ -83,6 +93,10 @@ class Session:
         self.kept: list[str] = []
         self.virt: dict[str, Any] = {}
         self._old_sigterm: Any = None
+        self.namespace = run.namespace or run.run_id  # --namespace, else one per run
+        self.namespace_mode = CREATE
+        self.node_checks_denied: str | None = None
+        self.display: Progress | None = None  # live status lines, or timestamped lines
 
     # -- output -----------------------------------------------------------------------
     def say(self, line: str) -> None:
@@ -101,9 +115,39 @@ class Session:
                 name, message = self.progress.get_nowait()
             except queue.Empty:
                 return
-            self.say(f"[{name}] {message}")
+            if self.display is not None:
+                self.display.message(name, message)
+            else:
+                self.say(f"[{name}] {message}")
+
+    def _terminal_write(self, text: str) -> None:
+        """Raw text past pytest's line tracking (the live block must not shift its
+        column bookkeeping), while capture is suspended."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        if reporter is None or self.config.option.verbose < 0:
+            return
+        stream = getattr(reporter._tw, "_file", None)
+        with (capture.global_and_fixture_disabled() if capture else contextlib.nullcontext()):
+            if stream is None:
+                reporter.write(text, flush=True)
+            else:
+                stream.write(text)
+                stream.flush()
+
+    def _make_display(self) -> Progress:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        live = bool(reporter is not None and getattr(reporter, "isatty", False)
+                    and reporter._tw.hasmarkup and self.config.option.verbose >= 0)
+        if not live:
+            return Progress(lambda text: self.say(text.rstrip("\n")), live=False)
+        return Progress(self._terminal_write, live=True, width=reporter._tw.fullwidth,
+                        column=lambda: reporter._tw.width_of_current_line)
 
     def heartbeat(self) -> None:
+        if self.display is not None and self.display.live:
+            self.display.draw(statuses(self.assessments, self.wanted, self.display.steps))
+            return
         if time.monotonic() - self.last_line < HEARTBEAT_S:
             return
         for name, assessment in self.assessments.items():
@@ -118,6 +162,7 @@ class Session:
         self._install_sigterm()
         try:
             self._connect()
+            self._preflight()
             self._discover()
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
@@ -135,7 +180,7 @@ class Session:
             kubeconfig = self._start_lab()
         assert kubeconfig is not None
         transport = connect(kubeconfig, self.run.context)
-        self.kube = Kube(transport, self.run.run_id, self.run.run_id,
+        self.kube = Kube(transport, self.run.run_id, self.namespace,
                          delete_timeout_s=self.run.profile.timeouts.delete_s)
         require_virtualization(self.kube)
         virt = virtualization_facts(self.kube)
@@ -155,6 +200,17 @@ class Session:
         self.say(f"lab serving at {self.lab.server_url}")
         return str(self.lab.kubeconfig_path)
 
+    def _preflight(self) -> None:
+        """Every permission the families need, asked before anything is created."""
+        assert self.kube is not None
+        found = run_preflight(self.kube.transport, list(self.run.profile.families),
+                              self.namespace, self.run.namespace,
+                              self.run.profile.node_checks.privileged_pods)
+        if not found.ok:
+            raise ConfigError(found.message())
+        self.namespace_mode = found.namespace_mode
+        self.node_checks_denied = found.optional_reason()
+
     def _discover(self) -> None:
         assert self.kube is not None
         facts = discover_classes(self.kube, self.virt)
@@ -162,6 +218,9 @@ class Session:
         if not self.classes:
             raise ConfigError("the cluster has no StorageClass to test")
         self.facts = {name: facts[name] for name in self.classes}
+        if self.node_checks_denied:
+            for facts_of_class in self.facts.values():
+                facts_of_class["nodeChecksDenied"] = self.node_checks_denied
 
     # -- collection --------------------------------------------------------------------
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
@@ -190,43 +249,41 @@ class Session:
         assert self.kube is not None
         self._create_namespace()
         self.say(f"run {self.run.run_id}: assessing {len(self.classes)} StorageClass(es) "
-                 f"concurrently in namespace {self.run.run_id}")
+                 f"concurrently in namespace {self.namespace}")
+        self.display = self._make_display()
         for name in self.classes:
             assessment = self._assessment(name)
             self.assessments[name] = assessment
             assessment.start()
 
     def _create_namespace(self) -> None:
+        """Create, request (ProjectRequest) or adopt the run's namespace, per the
+        preflight's mode; its cleanup removes only what was made."""
         assert self.kube is not None
-        namespace = {"apiVersion": "v1", "kind": "Namespace",
-                     "metadata": {"name": self.run.run_id}}
+        space = RunNamespace(self.kube, self.namespace, self.namespace_mode,
+                             namespace_labels(self.run), list(self.run.profile.families),
+                             self.run.profile.timeouts.delete_s)
         try:
-            self.kube.transport.request("POST", "/api/v1/namespaces",
-                                        body=_labelled(namespace, self.run.run_id))
-        except Conflict:
-            raise pytest.UsageError(
-                f"namespace {self.run.run_id} already exists (an earlier run with this "
-                "--run-id?); choose another --run-id or remove it with --sweep") from None
-        self.cleanup.push(f"delete Namespace {self.run.run_id} and wait until it is gone",
-                          self._delete_namespace)
-
-    def _delete_namespace(self) -> None:
-        assert self.kube is not None
-        plain = self.kube.scoped(cancel=threading.Event())  # cleanup must not be cancelled
-        plain.delete("v1", "Namespace", self.run.run_id, wait=False)
-        run_wait(plain.transport, plain.resource("v1", "Namespace"), self.run.run_id, None,
-                 None, self.run.profile.timeouts.delete_s, f"namespace {self.run.run_id} to go")
+            undo = space.prepare()
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        if undo is not None:
+            self.cleanup.push(f"delete {describe(self.namespace_mode, self.namespace)} and "
+                              "wait until it is gone", undo)
 
     def _assessment(self, name: str) -> ClassAssessment:
         from suite.checks import FAMILIES
 
         assert self.kube is not None
-        kube = self.kube.scoped(self.run.run_id, CleanupStack(), self.cancel)
+        kube = self.kube.scoped(self.namespace, CleanupStack(), self.cancel)
         ctx = ClassContext(
-            kube=kube, namespace=self.run.run_id, storage_class=name, facts=self.facts[name],
+            kube=kube, namespace=self.namespace, storage_class=name, facts=self.facts[name],
             profile=self.run.profile, run_id=self.run.run_id,
             progress=functools.partial(self._progress, name), cancelled=self.cancel)
         families = {f: FAMILIES[f] for f in FAMILY_CAPABILITIES if f in self.run.profile.families}
+        unfit = skip_reason(self.facts[name])
+        if unfit:  # cannot hold a VM disk: decided now, no VM, no bind timeout
+            families = skipping_families(list(families), unfit)
         return ClassAssessment(ctx, families, self.wanted.get(name, set()),
                                on_finish=self._class_finished)
 
@@ -249,12 +306,16 @@ class Session:
             self.drain_progress()
             self.heartbeat()
         self.drain_progress()
+        if self.display is not None:
+            self.display.clear()  # pytest writes the result where it left off
         return assessment.outcomes[capability]
 
     # -- the end -----------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         interrupted = bool(session.shouldstop) or exitstatus == pytest.ExitCode.INTERRUPTED
+        if self.display is not None:
+            self.display.clear()
         self._stop_assessments(interrupted)
         self.drain_progress()
         try:
@@ -281,9 +342,15 @@ class Session:
 
     def _write_reports(self, interrupted: bool) -> None:
         self.matrix = build_matrix(self._run_info(interrupted), self._results())
+        scorecard_problems = []
+        try:  # the workload scorecard: a judgement on the cells, never a lost report
+            add_scorecard(self.matrix)
+        except ConfigError as exc:
+            scorecard_problems.append(f"workload scorecard: {exc}")
         fio_rows = [row for a in self.assessments.values() for row in a.ctx.fio_rows]
         self.run_dir, self.report_problems = write_reports(
             self.run.report_dir, self.matrix, fio_rows)
+        self.report_problems += scorecard_problems
         write_json(self.run_dir / "timings.json", self._timings())
 
     def _run_info(self, interrupted: bool) -> RunInfo:
@@ -330,7 +397,11 @@ class Session:
         for line in summary_lines(self.matrix):
             write(line)
         write("")
+        for line in not_tested_lines(self.matrix):
+            write(line)
         for line in disagreement_lines(self.matrix):
+            write(line)
+        for line in scorecard_lines(self.matrix):
             write(line)
         write(f"cells: {counts_line(self.matrix)}")
         write(f"reports: {self.run_dir}/ (matrix.json, matrix.csv, matrix.md, matrix.html, "
@@ -341,11 +412,12 @@ class Session:
 
     def _cleanup_summary(self, write: Any) -> None:
         if self.run.keep:
-            write(f"--keep: left {len(self.kept)} resource(s) in namespace {self.run.run_id}; "
+            write(f"--keep: left {len(self.kept)} resource(s) in namespace {self.namespace}; "
                   f"delete them with: kubectl delete namespace -l {RUN_LABEL}={self.run.run_id}"
                   f"  (or: pytest suite --sweep)")
         elif not self.cleanup_errors:
-            write(f"cleanup: namespace {self.run.run_id} and everything labelled "
+            write(f"cleanup: {describe(self.namespace_mode, self.namespace)} and everything "
+                  "labelled "
                   f"{RUN_LABEL}={self.run.run_id} deleted")
         if self.cleanup_errors:
             write(f"cleanup: {len(self.cleanup_errors)} problem(s):", red=True)
@@ -374,9 +446,18 @@ class Session:
             signal.signal(signal.SIGTERM, self._old_sigterm)
 
 
-def _labelled(obj: dict[str, Any], run_id: str) -> dict[str, Any]:
-    obj.setdefault("metadata", {}).setdefault("labels", {})[RUN_LABEL] = run_id
-    return obj
+PSA_LEVELS = ("enforce", "audit", "warn")
+
+
+def namespace_labels(run: RunConfig) -> dict[str, str]:
+    """PodSecurity `privileged` when node checks are allowed: the node pod is privileged
+    and would be refused where the cluster's default level is `restricted`. OpenShift's
+    label syncer is told to leave them alone."""
+    if not run.profile.node_checks.privileged_pods:
+        return {}
+    labels = {f"pod-security.kubernetes.io/{level}": "privileged" for level in PSA_LEVELS}
+    labels["security.openshift.io/scc.podSecurityLabelSync"] = "false"
+    return labels
 
 
 def _in_profile(run: RunConfig, capability: str) -> bool:

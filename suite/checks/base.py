@@ -33,6 +33,9 @@ FAMILY_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "migration": ("migration.live",),
     "encryption": ("encryption.at-rest",),
     "perf": ("perf.fio",),
+    "bootstorm": ("scale.bootstorm",),
+    "hotplug": ("hotplug.volume",),
+    "export": ("export.vm",),
 }
 CAPABILITIES: tuple[str, ...] = tuple(c for caps in FAMILY_CAPABILITIES.values() for c in caps)
 

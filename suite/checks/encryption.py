@@ -1,12 +1,13 @@
 """encryption.at-rest: declared by the class, and the guest's bytes absent below it.
 
-Declarations come from the StorageClass parameters (ceph-csi `encrypted`, AWS
-`encrypted`/`kmsKeyId`, Azure `diskEncryptionSetID`, GCP `disk-encryption-kms-key`,
-Portworx `secure`, ...). A declared class is verified from the node: the guest writes a
-unique marker, and a privileged pod looks for it on the raw device below the dm-crypt
-mapping. Found there = plaintext at rest = `broken`. That pod is opt-in on real
-clusters (profile `node_checks.privileged_pods`), so without it the cell is
-`inconclusive` and says how to enable it.
+Whether the class declares it is discovery's word (`suite.cluster.declared`: ceph-csi
+`encrypted`, AWS `encrypted` + `kmsKeyId`, Azure `diskEncryptionSetID`, GCP
+`disk-encryption-kms-key`, Portworx `secure`, ...), the same the matrix prints. A
+declared class is verified from the node: the guest writes a unique marker, and a
+privileged pod looks for it on the raw device below the dm-crypt mapping. Found
+there = plaintext at rest = `broken`. That pod is opt-in on real clusters (profile
+`node_checks.privileged_pods`), so without it the cell is `inconclusive` and says
+how to enable it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import secrets
 
 from suite.checks.base import ClassContext, Outcome
+from suite.cluster.declared import declarations, encryption_parameters
 from suite.cluster.errors import Forbidden, Invalid, KubeError, WaitFailed, WaitTimeout
 from suite.guest.console import ConsoleError
 from suite.guest.probe import ProbeError
@@ -25,24 +27,16 @@ from suite.vm.manifests import DataDisk
 
 MARKER_BYTES = 4 << 20
 SCAN_SLACK_BYTES = 64 << 20  # room for an encryption header in front of the data
-DECLARING_KEYS = ("encrypted", "encryption", "secure", "diskencryptionsetid",
-                  "disk-encryption-kms-key", "kmskeyid", "encryptionkmsid")
-FALSE_VALUES = ("", "false", "0", "no", "none", "off")
 
 
 def declared(parameters: dict[str, str]) -> dict[str, str]:
-    """The parameters by which a class declares encryption at rest."""
-    found = {}
-    for key, value in parameters.items():
-        short_key = key.rsplit("/", 1)[-1].lower()
-        if short_key in DECLARING_KEYS and str(value).strip().lower() not in FALSE_VALUES:
-            found[key] = str(value)
-    return found
+    """The parameters by which a class declares encryption at rest (discovery's rule)."""
+    return encryption_parameters(parameters)
 
 
 def assess(ctx: ClassContext) -> list[Outcome]:
     cell = Cell("encryption.at-rest")
-    declaration = declared(ctx.facts.get("parameters") or {})
+    declaration = dict(declarations(ctx.facts).encryption_by)
     cell.evidence["declaredBy"] = declaration
     if not declaration:
         return [cell.done("unsupported", "class does not declare encryption at rest")]
@@ -50,6 +44,9 @@ def assess(ctx: ClassContext) -> list[Outcome]:
         return [cell.done("inconclusive", "encryption is declared but checking it needs a "
                           "privileged pod on the node; set node_checks.privileged_pods: true "
                           "in the profile to allow it")]
+    if ctx.facts.get("nodeChecksDenied"):  # the preflight found its RBAC missing
+        return [cell.done("inconclusive", "encryption is declared but "
+                          f"{ctx.facts['nodeChecksDenied']}")]
     try:
         vm, disk = boot_any(ctx, "crypt")
     except NoVolume as error:

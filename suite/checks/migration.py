@@ -30,8 +30,16 @@ AFTER_BLOCKS = 16
 AFTER_WAIT_S = 60.0
 
 
+UNSCHEDULABLE_EVENT = "migrationTargetPodUnschedulable"  # KubeVirt's Warning reason
+
+
 def assess(ctx: ClassContext) -> list[Outcome]:
     cell = Cell("migration.live")
+    nodes = (ctx.facts.get("virtualization") or {}).get("schedulableNodes")
+    if isinstance(nodes, list) and len(nodes) < 2:  # the environment's limit, not storage's
+        return [cell.done("inconclusive", f"live migration needs a second schedulable node; "
+                          f"the cluster has {len(nodes)} ({', '.join(nodes) or 'none'})",
+                          schedulableNodes=nodes)]
     try:
         vm, disk = boot_any(ctx, "migr", access=("ReadWriteMany",))
     except NoVolume as error:
@@ -130,6 +138,9 @@ def _run_migration(ctx: ClassContext, cell: Cell, vm: GuestVM) -> Outcome | None
                                   f"migration {name}", ctx.namespace)
     except WaitTimeout as timeout:
         phase = ((timeout.last or {}).get("status") or {}).get("phase")
+        unschedulable = _target_unschedulable(ctx, timeout.last)
+        if unschedulable:
+            return cell.done("inconclusive", unschedulable)
         return cell.done("broken", f"migration {name} still {phase} after "
                          f"{ctx.profile.timeouts.migration_s:.0f}s")
     cell.evidence["migrationSeconds"] = round(time.monotonic() - started, 1)
@@ -138,10 +149,26 @@ def _run_migration(ctx: ClassContext, cell: Cell, vm: GuestVM) -> Outcome | None
                                or []]
     cell.evidence["targetNode"] = (vm.vmi() or {}).get("status", {}).get("nodeName")
     if status.get("phase") == "Failed":
+        unschedulable = _target_unschedulable(ctx, final)
+        if unschedulable:
+            return cell.done("inconclusive", unschedulable)
         state = status.get("migrationState") or {}
         reason = state.get("failureReason") or _vmi_failure(vm) or "no reason recorded"
         return cell.done("broken", f"migration {name} Failed: {reason}")
     return None
+
+
+def _target_unschedulable(ctx: ClassContext, migration_obj: dict | None) -> str | None:
+    """The environment's reason when KubeVirt could not place the target pod (no node
+    with room, affinity): not the storage's fault, so the cell cannot be decided."""
+    if not migration_obj:
+        return None
+    said = [e.get("message", "") for e in ctx.kube.events_for(migration_obj)
+            if str(e.get("reason", "")).lower() == UNSCHEDULABLE_EVENT.lower()]
+    if not said:
+        return None
+    return (f"the migration's target pod could not be scheduled ({said[-1]}); the "
+            "cluster lacks a node with room for a second copy of the VM")
 
 
 def _vmi_failure(vm: GuestVM) -> str:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from suite.checks.base import ClassContext, Outcome
 from suite.cluster.errors import KubeError
+from suite.fio.compat import refusal_in
 from suite.fio.errors import FioError
 from suite.fio.runner import FioUnavailable, PerfResult, run_job_set
 from suite.guest.console import ConsoleError
 from suite.guest.probe import FIO_NOT_FOUND, ProbeError
 from suite.vm.acquire import NoVolume, boot_any, release
 from suite.vm.evidence import Cell, short
-from suite.vm.guestvm import BootFailure, GuestVM
+from suite.vm.guestvm import TOOLS_KEY, BootFailure, GuestVM
 from suite.vm.manifests import DataDisk
 
 MODES = ("Block", "Filesystem")
@@ -32,16 +33,25 @@ def assess(ctx: ClassContext) -> list[Outcome]:
         return [cell.done("skipped", "the profile defines no fio jobs")]
     ran: dict[str, PerfResult] = {}
     for mode in MODES:
+        missing = missing_fio(ctx)
+        if missing:  # known from an earlier login: no VM to boot, no wait
+            return [cell.done("inconclusive", missing)]
         try:
             result = _measure(ctx, cell, mode, jobs)
-        except FioUnavailable as missing:
-            return [cell.done("inconclusive", str(missing))]
+        except FioUnavailable as error:
+            return [cell.done("inconclusive", missing_fio(ctx) or str(error))]
         except (ConsoleError, ProbeError, BootFailure, KubeError, FioError) as error:
             cell.evidence.setdefault("errors", {})[mode] = short(error)
             continue
         if result is not None:
             ran[mode] = result
             _publish(ctx, mode, result)
+    if ran and ctx.profile.scale.fio_vms > 1:  # the same jobs in N VMs at once
+        from suite.checks.perf_parallel import run_parallel
+
+        area = getattr(ctx.profile.fio, "size_bytes", None) or DEFAULT_AREA_BYTES
+        run_parallel(ctx, cell, next(iter(ran)), jobs, area,
+                     lambda vm, disk, text: _execute(ctx, vm, disk, text))
     return [_verdict(cell, ran)]
 
 
@@ -56,6 +66,8 @@ def _measure(ctx: ClassContext, cell: Cell, mode: str, jobs: list) -> PerfResult
     try:
         wanted = getattr(ctx.profile.fio, "size_bytes", None) or DEFAULT_AREA_BYTES
         area = min(wanted, vm.probe.size(disk.serial) - HEADROOM_BYTES)
+        if missing_fio(ctx):  # this login was the class's first: say so before any fio
+            raise FioUnavailable("fio: not found")
         ctx.progress(f"perf: running {len(jobs)} fio jobs on a {mode} disk of {vm.name}")
         result = run_job_set(lambda text: _execute(ctx, vm, disk, text), jobs, size_bytes=area,
                              repeats=getattr(ctx.profile.fio, "repeats", 1) or 1)
@@ -67,12 +79,35 @@ def _measure(ctx: ClassContext, cell: Cell, mode: str, jobs: list) -> PerfResult
     return result
 
 
+def missing_fio(ctx: ClassContext) -> str | None:
+    """Why the guest has no fio and how to fix it, when a login showed it missing."""
+    tools = ctx.shared.get(TOOLS_KEY) or {}
+    guest = ctx.profile.guest
+    uses_libaio = any(getattr(job, "ioengine", "") == "libaio"
+                      for job in getattr(ctx.profile.fio, "jobs", None) or ())
+    if tools.get("fio") and tools.get("libaio") is False and uses_libaio:
+        return (f"fio in the guest image {guest.image} cannot load its libaio engine, which "
+                "the job set uses; add fio-engine-libaio to guest.packages (Fedora) or use "
+                "an image whose fio has it")
+    if tools.get("fio") is not False:
+        return None
+    packages = list(getattr(guest, "packages", ()) or ())
+    tried = (f"cloud-init could not install {', '.join(packages)} "
+             f"(cloud-init status: {tools.get('cloudInit') or 'unknown'})" if packages
+             else "guest.packages is empty")
+    return (f"fio is not in the guest image {guest.image} and {tried}; set guest.image to "
+            "an image that contains fio (air-gapped clusters: a mirrored one) or make "
+            "guest.packages installable")
+
+
 def _execute(ctx: ClassContext, vm: GuestVM, disk: DataDisk, job_file: str) -> str:
     try:
         return vm.probe.fio(disk.serial, job_file, ctx.profile.timeouts.fio_s)
     except ProbeError as error:
         if error.code == FIO_NOT_FOUND:
             raise FioUnavailable(error.reason) from None
+        if (too_old := refusal_in(error.reason)) is not None:  # fio 2.x refuses the job file
+            raise too_old from None
         raise
 
 

@@ -57,6 +57,7 @@ def connect(kubeconfig: str, context: str | None = None,
     if not any(Path(part).is_file() for part in kubeconfig.split(os.pathsep) if part):
         raise ConfigError(f"kubeconfig {kubeconfig} not found (give --kubeconfig or set "
                           "KUBECONFIG, or use --lab)")
+    _check_context(kubeconfig, context)
     try:
         config.load_kube_config(config_file=kubeconfig, context=context,
                                 client_configuration=configuration, persist_config=False)
@@ -82,11 +83,34 @@ def server_version(transport: Transport, kubeconfig: str = "") -> dict[str, Any]
     try:
         return transport.request("GET", "/version") or {}
     except Unauthorized:
-        raise ConfigError(f"cluster {where} refused the credentials in {kubeconfig}") from None
+        raise ConfigError(f"cluster {where} refused the credentials in {kubeconfig} "
+                          "(401 Unauthorized: a wrong or expired token?)") from None
     except Unreachable as exc:
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            raise ConfigError(
+                f"cluster {where} failed TLS verification: its certificate is not signed by "
+                f"the certificate-authority in {kubeconfig} (wrong CA?)") from None
         raise ConfigError(f"cluster {where} is unreachable: {_one_line(exc)}") from None
     except KubeError as exc:
         raise ConfigError(f"cluster {where} answered /version with {exc}") from None
+
+
+def _check_context(kubeconfig: str, context: str | None) -> None:
+    """An unknown --context names the contexts the kubeconfig has."""
+    if not context:
+        return
+    names: list[str] = []
+    for part in kubeconfig.split(os.pathsep):
+        try:
+            data = yaml.safe_load(Path(part).read_text()) if part else None
+        except (OSError, yaml.YAMLError):
+            return  # load_kube_config reports unusable files itself
+        if isinstance(data, dict):
+            names += [str(c.get("name")) for c in data.get("contexts") or []
+                      if isinstance(c, dict)]
+    if context not in names:
+        raise ConfigError(f"context {context!r} not found in kubeconfig {kubeconfig} "
+                          f"(it has: {', '.join(names) or 'none'})")
 
 
 def _one_line(error: BaseException) -> str:

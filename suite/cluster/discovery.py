@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from suite.cluster.declared import derive as derive_declarations
 from suite.cluster.errors import KubeError, NotFound
 from suite.cluster.kube import Kube
 from suite.config.errors import ConfigError
@@ -17,6 +18,18 @@ from suite.config.errors import ConfigError
 ANN_DEFAULT = "storageclass.kubernetes.io/is-default-class"
 ANN_DEFAULT_VIRT = "storageclass.kubevirt.io/is-default-virt-class"
 ANN_MIN_SIZE = "cdi.kubevirt.io/minimumSupportedPvcSize"
+LABEL_KV_SCHEDULABLE = "kubevirt.io/schedulable"
+EXPAND_DISKS_GA = (1, 9)
+# Provisioners whose classes cannot hold a VM disk (Red Hat's storage checkup skips them
+# too): static local volumes and object-bucket claims.
+NOT_FOR_DISKS = {
+    "kubernetes.io/no-provisioner": "static local volumes only (no dynamic provisioning)",
+    "openshift-storage.noobaa.io/obc": "an object-bucket class (ObjectBucketClaims, "
+                                       "not block or file volumes)",
+    "openshift-storage.ceph.rook.io/bucket": "an object-bucket class (ObjectBucketClaims, "
+                                             "not block or file volumes)",
+}
+_BUCKET_SUFFIXES = (".noobaa.io/obc", ".ceph.rook.io/bucket", "objectbucket.io/obc")
 _SECRET_KEY = re.compile(r"secret|password|passphrase|token|credential", re.IGNORECASE)
 REQUIRED_GROUPS = {
     "kubevirt.io/v1": "KubeVirt",
@@ -57,18 +70,64 @@ def _true(value: Any) -> bool:
 
 
 def virtualization_facts(kube: Kube) -> Obj:
-    """KubeVirt / CDI versions and feature gates (from their CRs)."""
+    """KubeVirt / CDI versions and feature gates (from their CRs), and the nodes VMs
+    can run on (live migration needs two)."""
     kubevirt = next(iter(_items(kube, "kubevirt.io/v1", "KubeVirt")), {})
     cdi = next(iter(_items(kube, "cdi.kubevirt.io/v1beta1", "CDI")), {})
     kv_conf = (kubevirt.get("spec") or {}).get("configuration") or {}
+    version = (kubevirt.get("status") or {}).get("observedKubeVirtVersion", "")
+    gates = sorted((kv_conf.get("developerConfiguration") or {}).get("featureGates") or [])
     return {
-        "kubevirtVersion": (kubevirt.get("status") or {}).get("observedKubeVirtVersion", ""),
+        "kubevirtVersion": version,
         "cdiVersion": (cdi.get("status") or {}).get("observedVersion", ""),
-        "kubevirtFeatureGates": sorted(
-            (kv_conf.get("developerConfiguration") or {}).get("featureGates") or []),
+        "kubevirtFeatureGates": gates,
         "cdiFeatureGates": sorted(((cdi.get("spec") or {}).get("config") or {})
                                   .get("featureGates") or []),
+        "expandDisks": expand_disks_enabled(gates, version, bool(kubevirt)) if kubevirt
+        else _hco_expand_disks(kube),
+        "schedulableNodes": schedulable_nodes(_items(kube, "v1", "Node")),
     }
+
+
+def _version(text: str) -> tuple[int, int] | None:
+    found = re.match(r"v?(\d+)\.(\d+)", text or "")
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def expand_disks_enabled(gates: list[str], version: str, seen: bool) -> bool | None:
+    """Whether KubeVirt grows a running VM's disks: the `ExpandDisks` gate, GA (always on)
+    from KubeVirt 1.9. None when the KubeVirt CR could not be read (unknown)."""
+    if not seen:
+        return None
+    parsed = _version(version)
+    return "ExpandDisks" in gates or (parsed is not None and parsed >= EXPAND_DISKS_GA)
+
+
+def _hco_expand_disks(kube: Kube) -> bool | None:
+    """Without read access to the KubeVirt CR: OpenShift Virtualization's HyperConverged
+    operator always puts ExpandDisks in the KubeVirt CR it manages (its hard-coded gate
+    list in hyperconverged-cluster-operator `controllers/operands/kubevirt.go`)."""
+    return True if _items(kube, "hco.kubevirt.io/v1beta1", "HyperConverged") else None
+
+
+def schedulable_nodes(nodes: list[Obj]) -> list[str]:
+    """Nodes a VM can be placed on: Ready, not cordoned, not tainted NoSchedule /
+    NoExecute, and (where virt-handler labels nodes) `kubevirt.io/schedulable=true`."""
+    labelled = any(LABEL_KV_SCHEDULABLE in ((n.get("metadata") or {}).get("labels") or {})
+                   for n in nodes)
+    names = []
+    for node in nodes:
+        labels = (node.get("metadata") or {}).get("labels") or {}
+        spec, status = node.get("spec") or {}, node.get("status") or {}
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True"
+                    for c in status.get("conditions") or [])
+        tainted = any(t.get("effect") in ("NoSchedule", "NoExecute")
+                      for t in spec.get("taints") or [])
+        if labelled and labels.get(LABEL_KV_SCHEDULABLE) != "true":
+            continue
+        if ready and not spec.get("unschedulable") and not tainted:
+            names.append(node["metadata"]["name"])
+    return sorted(names)
 
 
 def cluster_facts(kube: Kube, version: Obj, virt: Obj) -> Obj:
@@ -107,6 +166,15 @@ def _storage_profile(profiles: dict[str, Obj], name: str) -> Obj | None:
     }
 
 
+def not_for_disks(provisioner: str) -> str | None:
+    """Why a class of this provisioner cannot hold a VM disk, or None when it may."""
+    if provisioner in NOT_FOR_DISKS:
+        return NOT_FOR_DISKS[provisioner]
+    if provisioner.endswith(_BUCKET_SUFFIXES):
+        return NOT_FOR_DISKS["openshift-storage.noobaa.io/obc"]
+    return None
+
+
 def class_facts(sc: Obj, csidrivers: dict[str, Obj], csinodes: list[Obj],
                 profiles: dict[str, Obj], snapshot_classes: list[Obj], virt: Obj) -> Obj:
     """Everything declared about one StorageClass (a pure function of listed objects)."""
@@ -114,8 +182,9 @@ def class_facts(sc: Obj, csidrivers: dict[str, Obj], csinodes: list[Obj],
     provisioner = sc.get("provisioner", "")
     annotations = (sc.get("metadata") or {}).get("annotations") or {}
     driver = csidrivers.get(provisioner)
-    return {
+    facts: Obj = {
         "provisioner": provisioner,
+        "notForDisks": not_for_disks(provisioner),
         "volumeBindingMode": sc.get("volumeBindingMode", "Immediate"),
         "allowVolumeExpansion": bool(sc.get("allowVolumeExpansion", False)),
         "reclaimPolicy": sc.get("reclaimPolicy", "Delete"),
@@ -129,6 +198,8 @@ def class_facts(sc: Obj, csidrivers: dict[str, Obj], csinodes: list[Obj],
                                         if v.get("driver") == provisioner),
         "virtualization": virt,
     }
+    facts["declared"] = derive_declarations(facts).to_json()  # read by checks and reports
+    return facts
 
 
 def discover_classes(kube: Kube, virt: Obj) -> dict[str, Obj]:

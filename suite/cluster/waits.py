@@ -1,9 +1,11 @@
 """Waiting for an object to reach a state: list, then watch from the list's version.
 
 One deadline per wait. The predicate is a function of the object returning True (done),
-False (keep waiting) or a string (give up now, with that reason). When a watch cannot be
-had (410 Gone, a dropped stream) the wait re-lists after a short pause, which is also the
-polling fallback for servers whose watches misbehave.
+False (keep waiting) or a string (give up now, with that reason). A watch the server
+ends (its timeout, or a load balancer cutting it) is resumed from the last
+resourceVersion seen, as client-go's reflector does; 410 Gone re-lists at once; a watch
+that cannot be had (429/5xx, no reply) re-lists after a pause (the server's Retry-After
+when it gave one), which is also the polling fallback for servers whose watches misbehave.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ Predicate = Callable[[dict[str, Any]], "bool | str"]
 POLL_PAUSE_S = 1.0
 # A watch request never outlives this, so a cancelled run stops waiting promptly.
 MAX_WATCH_S = 20
+# A watch ending sooner than this with no event is treated as broken, not resumed.
+QUICK_END_S = 0.5
 
 
 class _Waiter:
@@ -72,25 +76,46 @@ def _judge(obj: dict[str, Any] | None, predicate: Predicate | None, waiter: _Wai
     return bool(verdict)
 
 
-def _watch(waiter: _Waiter, rv: str, predicate: Predicate | None) -> bool:
-    """Follow events until done (True) or the stream ends / breaks (False)."""
+class _StreamBroken(Exception):
+    """The server sent an ERROR event other than 410: fall back to listing."""
+
+
+def _watch(waiter: _Waiter, rv: str, predicate: Predicate | None) -> tuple[bool, str]:
+    """Follow events until done (True) or the stream ends (False); also returns the
+    last resourceVersion seen, to resume from."""
     for event in waiter.watch_events(rv):
         kind = event.get("type")
         obj = event.get("object") or {}
         if kind == "ERROR":
             if obj.get("code") == 410:
                 raise Gone(410, "Expired", str(obj.get("message", "")))
-            return False
+            raise _StreamBroken(str(obj.get("message", "")))
+        rv = str((obj.get("metadata") or {}).get("resourceVersion") or rv)
         if kind == "BOOKMARK":
             continue
         current = None if kind == "DELETED" else obj
         if current is not None:
             waiter.last = current
         if _judge(current, predicate, waiter):
-            return True
+            return True, rv
         waiter.check_cancel()
         if waiter.remaining() <= 0:
-            return False
+            break
+    return False, rv
+
+
+def _follow(waiter: _Waiter, rv: str, predicate: Predicate | None) -> bool:
+    """Watch from `rv`, resuming from the last version each time the server ends the
+    stream; a stream that ends at once without news falls back to listing."""
+    while waiter.remaining() > 0:
+        started = time.monotonic()
+        done, new_rv = _watch(waiter, rv, predicate)
+        if done:
+            return True
+        waiter.check_cancel()
+        if new_rv == rv and time.monotonic() - started < QUICK_END_S:
+            return False  # an unusable watch: list again after a pause
+        rv = new_rv
     return False
 
 
@@ -113,12 +138,15 @@ def _loop(waiter: _Waiter, predicate: Predicate | None) -> dict[str, Any] | None
         waiter.last = obj if obj is not None else waiter.last
         if _judge(obj, predicate, waiter):
             return obj
+        pause = POLL_PAUSE_S
         try:
-            if _watch(waiter, rv, predicate):
+            if _follow(waiter, rv, predicate):
                 return waiter.last if predicate else None
         except Gone:
             continue  # relist at once: our version left the server's history
-        except KubeError:
-            pass  # watch unusable right now: fall back to polling
-        time.sleep(min(POLL_PAUSE_S, max(0.0, waiter.remaining())))
+        except _StreamBroken:
+            pass
+        except KubeError as error:  # watch unusable right now: fall back to polling
+            pause = max(pause, error.retry_after_s or 0.0)
+        time.sleep(min(pause, max(0.0, waiter.remaining())))
     raise WaitTimeout(waiter.what, waiter.timeout_s, waiter.last)

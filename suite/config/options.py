@@ -22,6 +22,13 @@ def run_id_type(value: str) -> str:
     return value
 
 
+def namespace_type(value: str) -> str:
+    """An existing namespace's name: a DNS label."""
+    if not re.match(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", value):
+        raise argparse.ArgumentTypeError(f"invalid namespace name {value!r}")
+    return value
+
+
 def add_options(addoption: Callable[..., Any]) -> None:
     addoption("--lab", action="store_true", dest="kvs_lab", default=False,
               help="start the embedded lab cluster (default drivers) and test it")
@@ -40,6 +47,9 @@ def add_options(addoption: Callable[..., Any]) -> None:
               help="where reports go: DIR/<run-id>/ and DIR/latest (default: reports)")
     addoption("--run-id", dest="kvs_run_id", default=None, type=run_id_type,
               help="id for this run (namespace name and label value; default: generated)")
+    addoption("--namespace", dest="kvs_namespace", default=None, type=namespace_type,
+              metavar="NAME", help="run inside this existing namespace instead of creating "
+              "one (only what the run creates there is labelled and deleted)")
     addoption("--keep", dest="kvs_keep", action="store_true", default=False,
               help="leave the run's resources for debugging and print how to delete them")
     addoption("--sweep", dest="kvs_sweep", action="store_true", default=False,

@@ -47,13 +47,16 @@ def _size_field(key: str, default: int) -> Any:
 
 @dataclass(frozen=True)
 class Guest:
-    """The VM the checks boot: an image that has fio for air-gapped clusters, and its login."""
+    """The VM the checks boot and its login. `packages` are installed by cloud-init at
+    boot (fio and, on Fedora, its libaio engine); air-gapped clusters cannot install
+    them: name an image that already has fio and set `packages: []`."""
 
     image: str = "quay.io/containerdisks/fedora:41"
     user: str = "fedora"
     password: str = "kvstorage-probe"
     memory: str = "1Gi"
     cpu_cores: int = 1
+    packages: tuple[str, ...] = ("fio", "fio-engine-libaio")
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ class Timeouts:
     login_s: float = 300.0
     command_s: float = 120.0
     expand_s: float = 300.0
+    # once the PVC and the VMI's volumeStatus show the new size, the guest has this long
+    expand_grace_s: float = 60.0
     snapshot_s: float = 300.0
     restore_s: float = 600.0
     clone_s: float = 600.0
@@ -89,6 +94,23 @@ class NodeChecks:
     privileged_pods: bool = False
     # Any image with sh, grep, dd and head works; air-gapped clusters point this at a mirror.
     image: str = "registry.access.redhat.com/ubi9/ubi:latest"
+
+
+def _count(value: Any, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
+        raise ValueError(f"expected a whole number from 1 to 100, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Assessment at scale (suite.checks.bootstorm, parallel fio): how many VMs boot at
+    once from clones of one golden disk, how much of that disk they read back, and in
+    how many VMs of a class the fio job set runs at the same time."""
+
+    bootstorm_vms: int = field(default=5, metadata={"parse": _count})
+    bootstorm_image_bytes: int = _size_field("bootstorm_image", 16 << 20)
+    fio_vms: int = field(default=1, metadata={"parse": _count})
 
 
 @dataclass(frozen=True)
@@ -124,6 +146,7 @@ class Profile:
     fio: FioSettings = field(default_factory=lambda: parse_fio_section(None, "<default>"),
                              metadata={"internal": True})
     node_checks: NodeChecks = field(default_factory=NodeChecks)
+    scale: Scale = field(default_factory=Scale)
     reuse_vms: bool = True
     regression: Regression = field(default_factory=Regression)
     source: str = field(default="", metadata={"internal": True})  # where it was read from

@@ -7,6 +7,7 @@ cluster is touched, and reported as one ``ConfigError`` line.
 from __future__ import annotations
 
 import secrets
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ class RunConfig:
     run_id: str
     keep: bool
     sweep: bool
+    namespace: str | None = None  # --namespace: an existing namespace to run in
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -54,6 +56,19 @@ def _kubeconfig(option: Any, lab: bool) -> str | None:
     return option.kvs_kubeconfig or default_kubeconfig()
 
 
+def _report_dir(value: str) -> Path:
+    """The report folder, checked writable before any cluster is touched."""
+    path = Path(value)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".kvs-write-test-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"--report-dir {value} cannot be written: "
+                          f"{exc.strerror or exc}") from None
+    return path
+
+
 def build_run_config(option: Any) -> RunConfig:
     """From pytest's ``config.option`` (or an argparse namespace) to a RunConfig."""
     lab = bool(option.kvs_lab or option.kvs_lab_drivers)
@@ -64,10 +79,11 @@ def build_run_config(option: Any) -> RunConfig:
         context=option.kvs_context,
         storage_classes=tuple(option.kvs_storage_classes or ()),
         profile=load_profile(option.kvs_profile),
-        report_dir=Path(option.kvs_report_dir),
+        report_dir=_report_dir(option.kvs_report_dir),
         run_id=option.kvs_run_id or new_run_id(),
         keep=bool(option.kvs_keep),
         sweep=bool(option.kvs_sweep),
+        namespace=getattr(option, "kvs_namespace", None),
     )
 
 

@@ -39,17 +39,22 @@ def merge_lat(parts: Sequence[LatStats | None]) -> LatStats | None:
         return None
     if len(present) == 1:
         return present[0]  # nothing to combine; fio's own figures stand (even without bins)
-    if any(not p.bins for p in present):
-        raise FioOutputError("latency bins missing; run fio with --output-format=json+ "
-                             "and lat_percentiles=1 to merge percentiles")
     n = sum(p.n for p in present)
     mean = sum(p.n * p.mean_ns for p in present) / n
-    bins = merge_bins(p.bins for p in present)
-    wanted = sorted({q for p in present for q in p.percentiles} | set(PERCENTILES))
+    if any(not p.bins for p in present):
+        if any(p.percentiles for p in present):
+            raise FioOutputError("latency bins missing; run fio with --output-format=json+ "
+                                 "and lat_percentiles=1 to merge percentiles")
+        # fio printed no distribution at all (fsyncs of fio < 3.18 without
+        # clat_percentiles): the summary still merges exactly, percentiles stay absent.
+        bins, pct = {}, {}
+    else:
+        bins = merge_bins(p.bins for p in present)
+        pct = percentiles(bins, sorted({q for p in present for q in p.percentiles}
+                                       | set(PERCENTILES)))
     return LatStats(n=n, min_ns=min(p.min_ns for p in present),
                     max_ns=max(p.max_ns for p in present), mean_ns=mean,
-                    stddev_ns=_pooled_stddev(present, n, mean),
-                    percentiles=percentiles(bins, wanted), bins=bins)
+                    stddev_ns=_pooled_stddev(present, n, mean), percentiles=pct, bins=bins)
 
 
 def merge_dirs(parts: Sequence[DirStats], *, concurrent: bool) -> DirStats:

@@ -64,10 +64,22 @@ class JobFigure:
                 item[key] = lat
         item.update({"ios": sum(d.total_ios for d in self.merged.dirs.values()
                                 if d.direction in ("read", "write")),
-                     "repeats": len(self.repeats), "errors": self.errors(),
+                     "repeats": len(self.repeats), "perRepeat": self.per_repeat(),
+                     "errors": self.errors(),
                      "validity": self.validity, "fioVersion": version,
                      "options": self.job.options()})
         return item
+
+    def per_repeat(self) -> list[dict[str, Any]]:
+        """Each repeat's rates and latency: the samples significance tests compare."""
+        out = []
+        for result in self.repeats:
+            item: dict[str, Any] = {**_rates(result),
+                                    "latencyUs": latency_us(io_latency(result)) or {}}
+            if (sync := _dir_latency(result, "sync")) is not None:
+                item["syncLatencyUs"] = sync
+            out.append(item)
+        return out
 
     def errors(self) -> list[str]:
         return [f"repeat {i}: fio error {r.error}" for i, r in enumerate(self.repeats, 1)

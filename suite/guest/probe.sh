@@ -166,7 +166,7 @@ cmd_fio() {
     sed "s|@DEVICE@|$esc|g" "$work/job.b" > "$work/job.fio"
     if ! fio --output-format=json+ --output="$work/out.json" "$work/job.fio" \
             >"$work/fio.log" 2>&1; then
-        die 8 "fio failed: $(grep -v '^$' "$work/fio.log" | tail -n 1)"
+        die 8 "fio failed ($(fio --version 2>/dev/null | head -n 1)): $(grep -v '^$' "$work/fio.log" | tail -n 1)"
     fi
     cat "$work/out.json"
 }

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .clusterprofile import ClusterProfile
 from .store import Store
 
 if TYPE_CHECKING:
@@ -62,11 +63,22 @@ class LabContext:
     drivers: list[Any]
     http: HttpSeam = field(default_factory=HttpSeam)
     nodes: tuple[str, ...] = LAB_NODES
+    cluster: ClusterProfile = field(default_factory=ClusterProfile)
     dataplane: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _cleanups: list[Cleanup] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        wanted = self.cluster.schedulable_nodes
+        if wanted > len(self.nodes):  # a bigger cluster: more workers, named alike
+            self.nodes = tuple(f"lab-node-{i + 1}" for i in range(wanted))
+
+    @property
+    def schedulable_nodes(self) -> tuple[str, ...]:
+        """The workers that accept VMs; the rest are control-plane nodes (tainted)."""
+        return self.nodes[:self.cluster.schedulable_nodes]
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """Run a controller loop; a crash is logged and kept in `errors`, never silent."""

@@ -28,9 +28,27 @@ FAULTS = (
     "migration-fails",
     "encryption-not-applied",
     "provisioning-hangs",
+    "hotplug-disk-invisible",
+    "export-serves-stale-data",
 )
-_KEYS = ("name", "provisioner", "default", "defaultVirt", "volumeBindingMode", "modes",
-         "expansion", "snapshots", "clone", "encryption", "limits", "faults")
+NOISES = (
+    "provision-retry",
+    "resize-retry",
+    "schedule-backoff",
+    "attach-slow",
+    "import-retry",
+    "snapshot-slow",
+    "capacity-rounds-up",
+)
+TYPES = ("csi", "no-provisioner", "object-bucket")
+# What a non-CSI class's StorageClass names as provisioner (DESIGN.md "Driver `type`"):
+# the in-tree marker for statically provisioned local volumes, and NooBaa's object-bucket
+# provisioner (both listed in CDI's storagecapabilities.UnsupportedProvisioners).
+NO_PROVISIONER = "kubernetes.io/no-provisioner"
+OBJECT_BUCKET_PROVISIONER = "openshift-storage.noobaa.io/obc"
+_KEYS = ("name", "provisioner", "type", "default", "defaultVirt", "volumeBindingMode",
+         "modes", "expansion", "snapshots", "clone", "encryption", "limits", "faults", "noise")
+TOP_LEVEL_KEYS = ("drivers", "cluster")
 _REQUIRED = ("name", "provisioner", "modes")
 
 
@@ -54,6 +72,8 @@ class DriverProfile:
     encryption: str = "none"
     limits: dict[str, int] | None = None
     faults: tuple[str, ...] = field(default=())
+    noise: tuple[str, ...] = field(default=())
+    type: str = "csi"
 
     def offers(self, volume_mode: str, access_modes: list[str]) -> bool:
         offered = self.modes.get(volume_mode, ())
@@ -61,6 +81,23 @@ class DriverProfile:
 
     def has_fault(self, fault: str) -> bool:
         return fault in self.faults
+
+    def has_noise(self, noise: str) -> bool:
+        return noise in self.noise
+
+    @property
+    def is_csi(self) -> bool:
+        """Only CSI classes provision; the others exist so the suite can learn to skip them."""
+        return self.type == "csi"
+
+    @property
+    def class_provisioner(self) -> str:
+        """What the StorageClass says: the CSI driver's name, or the non-CSI marker."""
+        if self.type == "no-provisioner":
+            return NO_PROVISIONER
+        if self.type == "object-bucket":
+            return OBJECT_BUCKET_PROVISIONER
+        return self.provisioner
 
     @property
     def allow_expansion(self) -> bool:
@@ -82,6 +119,7 @@ drivers:
     clone: csi-clone
     encryption: luks
     faults: []
+    noise: [provision-retry, snapshot-slow]
   - name: lab-nfs
     provisioner: nfs.csi.lab.io
     default: true
@@ -94,6 +132,7 @@ drivers:
     clone: copy
     encryption: none
     faults: []
+    noise: [import-retry, resize-retry]
   - name: lab-local
     provisioner: local.csi.lab.io
     volumeBindingMode: WaitForFirstConsumer
@@ -116,13 +155,19 @@ drivers:
     encryption: none
     limits: {iops: 400, bandwidthMiBs: 40}
     faults: []
+    noise: [attach-slow, schedule-backoff]
 """
 
 
 def load_drivers(path: Path | None) -> list[DriverProfile]:
     """The drivers of a profile file, or the built-in defaults when `path` is None."""
+    return parse_drivers(read_profile_yaml(path), str(path or "<built-in>"))
+
+
+def read_profile_yaml(path: Path | None) -> Any:
+    """The parsed YAML of a driver file (the built-in one when `path` is None)."""
     if path is None:
-        return parse_drivers(yaml.safe_load(DEFAULT_DRIVERS_YAML), "<built-in>")
+        return yaml.safe_load(DEFAULT_DRIVERS_YAML)
     try:
         text = Path(path).read_text()
     except OSError as exc:
@@ -133,13 +178,17 @@ def load_drivers(path: Path | None) -> list[DriverProfile]:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
         raise DriverProfileError(f"{path}: not valid YAML{where}") from exc
-    return parse_drivers(data, str(path))
+    return data
 
 
 def parse_drivers(data: Any, source: str = "<text>") -> list[DriverProfile]:
-    if not isinstance(data, dict) or set(data) != {"drivers"}:
+    """The `drivers` list of a driver file; the optional `cluster` section is parsed by
+    suite.lab.clusterprofile, so it is only allowed here, not read."""
+    if not isinstance(data, dict) or "drivers" not in data \
+            or not set(data) <= set(TOP_LEVEL_KEYS):
         keys = sorted(data) if isinstance(data, dict) else type(data).__name__
-        raise DriverProfileError(f"{source}: expected one top-level key 'drivers', got {keys}")
+        raise DriverProfileError(f"{source}: expected top-level key 'drivers' (and optionally "
+                                 f"'cluster'), got {keys}")
     items = data["drivers"]
     if not isinstance(items, list) or not items:
         raise DriverProfileError(f"{source}: drivers: expected a non-empty list")
@@ -171,9 +220,11 @@ def _driver(item: Any, path: str) -> DriverProfile:
     for key in _REQUIRED:
         if key not in item:
             raise DriverProfileError(f"{path}.{key}: required")
+    kind = _choice(item.get("type", "csi"), TYPES, f"{path}.type")
     return DriverProfile(
         name=_dns_name(item["name"], f"{path}.name"),
-        provisioner=_dns_name(item["provisioner"], f"{path}.provisioner"),
+        provisioner=_provisioner(item["provisioner"], kind, f"{path}.provisioner"),
+        type=kind,
         modes=_modes(item["modes"], f"{path}.modes"),
         default=_bool(item.get("default", False), f"{path}.default"),
         default_virt=_bool(item.get("defaultVirt", False), f"{path}.defaultVirt"),
@@ -184,8 +235,19 @@ def _driver(item: Any, path: str) -> DriverProfile:
         clone=_choice(item.get("clone", "copy"), CLONES, f"{path}.clone"),
         encryption=_choice(item.get("encryption", "none"), ENCRYPTIONS, f"{path}.encryption"),
         limits=_limits(item.get("limits"), f"{path}.limits"),
-        faults=_faults(item.get("faults", []), f"{path}.faults"),
+        faults=_names(item.get("faults", []), FAULTS, "fault", f"{path}.faults"),
+        noise=_names(item.get("noise", []), NOISES, "noise", f"{path}.noise"),
     )
+
+
+def _provisioner(value: Any, kind: str, path: str) -> str:
+    """A CSI driver name; a non-CSI class may also name an in-tree style `domain/name`."""
+    if kind != "csi" and isinstance(value, str) and value.count("/") == 1:
+        domain, name = value.split("/")
+        _dns_name(domain, path)
+        _dns_name(name, path)
+        return value
+    return _dns_name(value, path)
 
 
 def _dns_name(value: Any, path: str) -> str:
@@ -236,9 +298,9 @@ def _limits(value: Any, path: str) -> dict[str, int] | None:
     return dict(value)
 
 
-def _faults(value: Any, path: str) -> tuple[str, ...]:
+def _names(value: Any, allowed: tuple[str, ...], what: str, path: str) -> tuple[str, ...]:
     if not isinstance(value, list):
-        raise DriverProfileError(f"{path}: expected a list of fault names")
-    for i, fault in enumerate(value):
-        _choice(fault, FAULTS, f"{path}[{i}]")
-    return tuple(value)
+        raise DriverProfileError(f"{path}: expected a list of {what} names")
+    for i, name in enumerate(value):
+        _choice(name, allowed, f"{path}[{i}]")
+    return tuple(dict.fromkeys(value))

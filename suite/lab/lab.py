@@ -24,7 +24,7 @@ from .api import ApiServer
 from .api.crds import crd_for, custom_resources
 from .api.faults import FaultPlan
 from .context import LabContext
-from .drivers import load_drivers
+from .labprofile import load_lab_profile
 from .store import Store
 
 log = logging.getLogger("suite.lab")
@@ -93,6 +93,13 @@ class Lab:
             raise RuntimeError("the lab is not started")
         return self._api
 
+    def token_for(self, namespace: str, service_account: str,
+                  expiration_s: int = 3600) -> str:
+        """A ServiceAccount token of any lifetime (what `kubectl create token` returns,
+        without its 10-minute minimum, so tests can hold an expired one)."""
+        return self.call(self.server.auth.issue_token, namespace, service_account,
+                         expiration_s)
+
     def write_kubeconfig(self, path: str | Path) -> Path:
         server = self.server
         return kubeconfig.write(Path(path), server.url, server.tls.ca_pem(), self.token)
@@ -107,20 +114,23 @@ class Lab:
         return self
 
     async def _start_parts(self) -> None:
-        drivers = list(load_drivers(self.drivers_file))
+        profile = load_lab_profile(self.drivers_file)
         if self.state_dir is None:
             self.state_dir = Path(tempfile.mkdtemp(prefix="kvs-lab-"))
         self.state_dir.mkdir(parents=True, exist_ok=True)
         server_tls = tls.generate(self.state_dir / "tls")
-        ctx = self._ctx = LabContext(Store(), self.state_dir, drivers)
+        ctx = self._ctx = LabContext(Store(), self.state_dir, list(profile.drivers),
+                                     cluster=profile.cluster)
         self._api = ApiServer(ctx, server_tls, self.token, self.port)
         self._api.bind()
         bootstrap(ctx.store, self._api.schemas)
+        self._api.auth.bootstrap()
         ctx.dataplane = _make_dataplane(self.state_dir)
-        from . import compute, storage
+        from . import admission, compute, storage
 
         await compute.start(ctx)
         await storage.start(ctx)
+        admission.register(ctx)  # webhook and API server rules (docs/admission.md)
         await self._api.start()
         self.write_kubeconfig(self.kubeconfig_path)
 

@@ -54,6 +54,8 @@ class Store:
         self._watchers: set[Watcher] = set()
         self.admission: list[AdmissionHook] = []
         self.on_removed: list[Callable[[ResourceType, Obj], None]] = []
+        # Called synchronously with every change (e.g. RBAC cache invalidation).
+        self.listeners: list[Callable[[WatchEvent], None]] = []
 
     # ------------------------------------------------------------------ reads
     def resource(self, ref: ResourceRef) -> ResourceType:
@@ -332,6 +334,8 @@ class Store:
         frozen = WatchEvent(event.type, clone(event.object), event.resource_version,
                             event.resource)
         self._history.append(frozen)
+        for listener in self.listeners:
+            listener(frozen)
         for watcher in list(self._watchers):
             if watcher.wants(frozen):
                 watcher.push(frozen)

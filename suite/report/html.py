@@ -171,4 +171,12 @@ def render_html(matrix: dict[str, Any]) -> str:
     classes = _classes(matrix, caps)
     return env.get_template("matrix.html.j2").render(
         run=matrix.get("run") or {}, grid=_grid(classes, caps), classes=classes,
-        verdicts=_VERDICTS, jobs=_performance(matrix), lat_keys=LAT_KEYS)
+        verdicts=_VERDICTS, jobs=_performance(matrix), lat_keys=LAT_KEYS,
+        scorecard=_scorecard(matrix))
+
+
+def _scorecard(matrix: dict[str, Any]) -> dict[str, Any] | None:
+    """The workload scorecard section's data, when the matrix carries one."""
+    from suite.report.scorecard import html_context
+
+    return html_context(matrix) if matrix.get("workloads") else None

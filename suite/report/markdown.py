@@ -65,9 +65,16 @@ def _perf_lines(matrix: dict[str, Any]) -> list[str]:
     return ["", text] if text else []
 
 
+def _scorecard_lines(matrix: dict[str, Any]) -> list[str]:
+    from suite.report.scorecard import markdown_lines
+
+    return markdown_lines(matrix)
+
+
 def render_markdown(matrix: dict[str, Any], performance: bool = True) -> str:
     """The whole page; ``performance=False`` leaves out the fio section (its own module)."""
     lines = ["# KubeVirt storage capability matrix", "", *_run_lines(matrix["run"]), "",
-             *_grid_lines(matrix), "", "## Details", *_detail_lines(matrix),
+             *_grid_lines(matrix), *_scorecard_lines(matrix), "", "## Details",
+             *_detail_lines(matrix),
              *(_perf_lines(matrix) if performance else [])]
     return "\n".join(lines).rstrip() + "\n"

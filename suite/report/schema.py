@@ -86,6 +86,30 @@ MATRIX_SCHEMA: dict[str, Any] = {
 }
 
 
+# The workload scorecard (suite/report/scorecard.py), versioned on its own: matrix.json
+# stays kubevirt-storage-matrix/v1 for readers that ignore it.
+WORKLOADS_SCHEMA_ID = "kubevirt-storage-workloads/v1"
+_FITNESS = {"enum": ["fit", "marginal", "unfit", "not-assessed"]}
+_WORKLOAD_VERDICT = {
+    "type": "object",
+    "required": ["workload", "fitness", "reason", "decidedBy", "needs", "figures"],
+    "properties": {"workload": _STR, "fitness": _FITNESS, "reason": _STR,
+                   "decidedBy": {"type": ["object", "null"]},
+                   "needs": {"type": "array", "items": {"type": "object", "properties": {
+                       "capability": _STR, "fitness": _FITNESS}}},
+                   "figures": {"type": "array", "items": {"type": "object", "properties": {
+                       "label": _STR, "fitness": _FITNESS, "value": _OPT_NUM}}}},
+}
+_CLASS["properties"]["workloads"] = {"type": "object",  # type: ignore[index]
+                                     "additionalProperties": _WORKLOAD_VERDICT}
+MATRIX_SCHEMA["properties"]["workloads"] = {
+    "type": "object", "required": ["schema", "definitions"],
+    "properties": {"schema": {"const": WORKLOADS_SCHEMA_ID},
+                   "definitions": {"type": "array", "items": {
+                       "type": "object", "required": ["name", "needs", "figures"]}}},
+}
+
+
 class MatrixSchemaError(Exception):
     """matrix.json does not match the published schema."""
 

@@ -48,3 +48,10 @@ def disagreement_lines(matrix: dict[str, Any]) -> list[str]:
                     (said is False and verdict == "supported"):
                 lines.append(f"  {sc['name']} {cap}: {describe(said, verdict)}")
     return ["declared vs observed differ:", *lines] if lines else []
+
+
+def not_tested_lines(matrix: dict[str, Any]) -> list[str]:
+    """Classes skipped as a whole because they cannot hold a VM disk, with the reason."""
+    lines = [f"  {sc['name']} ({sc['provisioner']}): {sc['facts']['notForDisks']}"
+             for sc in matrix["storageClasses"] if (sc.get("facts") or {}).get("notForDisks")]
+    return ["not tested, cannot hold VM disks (all cells skipped):", *lines] if lines else []

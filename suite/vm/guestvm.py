@@ -9,24 +9,31 @@ Everything the guest does goes through the console session and the probe.
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
 from suite.cluster.errors import Conflict, NotFound
-from suite.guest.console import ConsoleError, ConsoleSession, Credentials
+from suite.guest.console import ConsoleError, ConsoleSession, ConsoleTimeout, Credentials
 from suite.guest.probe import GUEST_PATH, Probe
 from suite.vm import claims
 from suite.vm.manifests import CDI_API, VM_API, DataDisk, GuestSpec, virtual_machine
 from suite.vm.naming import unique_name
+from suite.vm.userdata import ensure_secret
 
 if TYPE_CHECKING:
     from suite.checks.base import ClassContext
 
 POLL_S = 1.0
+# printableStatus values KubeVirt also shows while it retries (scheduler backoff after a
+# late bind, CDI restarting an importer, kubelet pull retries): they decide only when
+# they persist (`persist_s`), never at first sight.
 VM_ERRORS = ("ErrorUnschedulable", "DataVolumeError", "ErrImagePull", "ImagePullBackOff",
              "CrashLoopBackOff", "ErrorPvcNotFound")
+PERSIST_MAX_S = 120.0
 PROBE_WAIT_S = 120.0
 PROGRESS_EVERY_S = 30.0
+TOOLS_KEY = "guestTools"  # ctx.shared: what the first login learned about the guest
 
 
 class BootFailure(Exception):
@@ -39,7 +46,14 @@ class BootFailure(Exception):
 
 def guest_spec(ctx: ClassContext) -> GuestSpec:
     guest = ctx.profile.guest
-    return GuestSpec(guest.image, guest.user, guest.password, guest.memory, guest.cpu_cores)
+    return GuestSpec(guest.image, guest.user, guest.password, guest.memory, guest.cpu_cores,
+                     tuple(guest.packages))
+
+
+def persist_s(boot_s: float) -> float:
+    """How long a transient VM status must last before it decides: half the boot
+    timeout, at most two minutes (long enough for a scheduler or pull backoff)."""
+    return min(PERSIST_MAX_S, boot_s / 2)
 
 
 class GuestVM:
@@ -50,6 +64,8 @@ class GuestVM:
         self._probe: Probe | None = None
         self.created_at = 0.0
         self.pooled = False  # handed to suite.vm.pool at least once
+        self.cloud_init = ""  # `cloud-init status` after the wait, e.g. done / error
+        self._status_since: tuple[str, float] = ("", 0.0)
 
     @property
     def kube(self) -> Any:
@@ -62,14 +78,17 @@ class GuestVM:
     # -- lifecycle ------------------------------------------------------------------
 
     def create(self, running: bool = True) -> None:
-        manifest = virtual_machine(self.name, self.ctx.namespace, guest_spec(self.ctx),
-                                   self.disks, running=running)
+        spec = guest_spec(self.ctx)
+        secret = ensure_secret(self.ctx, spec)  # before the VM: admission wants it there
+        manifest = virtual_machine(self.name, self.ctx.namespace, spec, self.disks,
+                                   user_data_secret=secret, running=running)
         self.kube.create(manifest)
         self.created_at = time.monotonic()
 
     def wait_ready(self, bind_timeout_s: float | None = None) -> float:
         """Block until the VMI runs; returns seconds since create. Raises BootFailure."""
         bind_deadline = self.created_at + (bind_timeout_s or self.timeouts.bind_s)
+        self._status_since = ("", 0.0)
         boot_deadline: float | None = None
         told = time.monotonic()
         while True:
@@ -103,9 +122,12 @@ class GuestVM:
         if pending and time.monotonic() > deadline:
             disk, claim = pending[0]
             waited = time.monotonic() - self.created_at
+            retry = claims.last_retry(self.kube, [claim, self._datavolume(disk)],
+                                      claims.PROVISION_REFUSALS)
+            said = f" (last retried error: {retry})" if retry else ""
             raise BootFailure(
                 "hung", f"claim {disk.claim_name} still {claims.phase(claim)} after "
-                f"{waited:.0f}s with no refusal from the driver",
+                f"{waited:.0f}s with no final refusal from the driver{said}",
                 self._claim_evidence(disk, claim))
         return bool(pending)
 
@@ -129,14 +151,23 @@ class GuestVM:
             return True
         vm = self.kube.get(VM_API, "VirtualMachine", self.name, self.ctx.namespace)
         printable = (vm.get("status") or {}).get("printableStatus", "")
-        if phase == "Failed" or printable in VM_ERRORS:
-            raise BootFailure("failed", f"VM {self.name} is {printable or phase}: "
+        lasted = self._lasted(printable if printable in VM_ERRORS else "")
+        if phase == "Failed" or lasted >= persist_s(self.timeouts.boot_s):
+            held = f" for {lasted:.0f}s" if phase != "Failed" else ""
+            raise BootFailure("failed", f"VM {self.name} is {printable or phase}{held}: "
                               f"{_condition_text(vm, vmi)}", _vm_evidence(vm, vmi))
         if time.monotonic() > deadline:
             raise BootFailure("failed", f"VM {self.name} not Running after "
                               f"{self.timeouts.boot_s:.0f}s (VMI phase {phase or 'absent'}, "
                               f"VM {printable or 'unknown'})", _vm_evidence(vm, vmi))
         return False
+
+    def _lasted(self, status: str) -> float:
+        """Seconds `status` has been shown without a break (0 for no error status)."""
+        now = time.monotonic()
+        if status != self._status_since[0]:
+            self._status_since = (status, now)
+        return now - self._status_since[1] if status else 0.0
 
     def vmi(self) -> dict | None:
         try:
@@ -194,10 +225,35 @@ class GuestVM:
             self.kube.api_client, self.ctx.namespace, self.name,
             Credentials(guest.user, guest.password), login_timeout_s=self.timeouts.login_s)
         self.session.open()
+        self._await_cloud_init()
         command = GUEST_PATH if self._run("id -u", 30)[1].strip() == "0" else (
             f"sudo -n {GUEST_PATH}")
         self._await_probe()
-        return Probe(self._run, command, self.timeouts.command_s, self.session.put_file)
+        probe = Probe(self._run, command, self.timeouts.command_s, self.session.put_file)
+        self._learn_tools(probe)
+        return probe
+
+    def _await_cloud_init(self) -> None:
+        """Let cloud-init finish before the first probe command: login works before
+        cloud-final ends, and its closing messages would land inside a command's output."""
+        try:
+            code, output = self._run("cloud-init status --wait", self.timeouts.login_s)
+        except ConsoleTimeout:
+            self.cloud_init = "still running"
+            return
+        found = re.search(r"status:\s*(\S+)", output)
+        self.cloud_init = found.group(1) if found else (
+            "absent" if code == 127 else f"exit {code}")
+
+    def _learn_tools(self, probe: Probe) -> None:
+        """Once per class: whether the guest has fio, so perf knows before booting."""
+        tools = self.ctx.shared.setdefault(TOOLS_KEY, {})
+        if "fio" not in tools:
+            tools["fio"] = probe.has("fio")
+            tools["cloudInit"] = self.cloud_init
+            # Fedora ships fio's libaio engine as its own package (fio-engine-libaio)
+            tools["libaio"] = tools["fio"] and self._run(
+                "fio --enghelp=libaio >/dev/null 2>&1", 30)[0] == 0
 
     def _await_probe(self) -> None:
         # cloud-init may still be writing files when the login prompt first appears

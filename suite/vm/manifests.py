@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
-from suite.guest.probe import GUEST_PATH, script_text
+from suite.vm.userdata import volume_source
 
 VM_API = "kubevirt.io/v1"
 CDI_API = "cdi.kubevirt.io/v1beta1"
@@ -48,6 +46,7 @@ class GuestSpec:
     password: str
     memory: str = "1Gi"
     cpu_cores: int = 1
+    packages: tuple[str, ...] = ()  # cloud-init `packages:` (fio where the image lacks it)
 
 
 def storage_spec(disk: DataDisk) -> dict[str, Any]:
@@ -76,19 +75,6 @@ def datavolume(disk: DataDisk, namespace: str) -> dict[str, Any]:
     }
 
 
-def user_data(guest: GuestSpec, probe: str | None = None) -> str:
-    """`#cloud-config` logging the profile's user in on the console, with the probe."""
-    doc: dict[str, Any] = {
-        "user": guest.user,
-        "password": guest.password,
-        "chpasswd": {"expire": False},
-        "write_files": [
-            {"path": GUEST_PATH, "permissions": "0755", "content": probe or script_text()}
-        ],
-    }
-    return "#cloud-config\n" + yaml.safe_dump(doc, sort_keys=False, width=1000)
-
-
 def _disk_entries(disks: list[DataDisk], namespace: str) -> tuple[list, list, list]:
     devices, volumes, templates = [], [], []
     for disk in disks:
@@ -109,10 +95,12 @@ def virtual_machine(
     guest: GuestSpec,
     disks: list[DataDisk],
     *,
+    user_data_secret: str,
     running: bool = True,
     labels: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A VM booting the profile's containerDisk with cloud-init and the given data disks."""
+    """A VM booting the profile's containerDisk with the given data disks; its cloud-init
+    user data is the Secret `user_data_secret` (see `suite.vm.userdata`)."""
     devices, volumes, templates = _disk_entries(disks, namespace)
     return {
         "apiVersion": VM_API,
@@ -123,13 +111,13 @@ def virtual_machine(
             "dataVolumeTemplates": templates,
             "template": {
                 "metadata": {"labels": {"kubevirt.io/vm": name}},
-                "spec": _vmi_spec(guest, devices, volumes),
+                "spec": _vmi_spec(guest, devices, volumes, user_data_secret),
             },
         },
     }
 
 
-def _vmi_spec(guest: GuestSpec, devices: list, volumes: list) -> dict[str, Any]:
+def _vmi_spec(guest: GuestSpec, devices: list, volumes: list, secret: str) -> dict[str, Any]:
     return {
         "domain": {
             "cpu": {"cores": guest.cpu_cores},
@@ -148,7 +136,7 @@ def _vmi_spec(guest: GuestSpec, devices: list, volumes: list) -> dict[str, Any]:
         "terminationGracePeriodSeconds": 30,
         "volumes": [
             {"name": "rootdisk", "containerDisk": {"image": guest.image}},
-            {"name": "cloudinit", "cloudInitNoCloud": {"userData": user_data(guest)}},
+            {"name": "cloudinit", "cloudInitNoCloud": volume_source(secret)},
             *volumes,
         ],
     }

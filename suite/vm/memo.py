@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from suite.cluster.declared import declarations
+
 MODES = ("Block", "Filesystem")
 ACCESS = ("ReadWriteOnce", "ReadWriteMany")
 
@@ -36,15 +38,9 @@ def findings(run_id: str, storage_class: str) -> dict[tuple[str, str], Finding]:
 
 
 def declared_pairs(facts: dict) -> list[tuple[str, str]]:
-    """(mode, access) pairs the class's StorageProfile declares, in its order."""
-    profile = facts.get("storageProfile") or {}
-    pairs: list[tuple[str, str]] = []
-    for entry in profile.get("claimPropertySets") or []:
-        for access in entry.get("accessModes") or []:
-            pair = (entry.get("volumeMode") or "Filesystem", access)
-            if pair not in pairs and pair[0] in MODES and pair[1] in ACCESS:
-                pairs.append(pair)
-    return pairs
+    """(mode, access) pairs the class's StorageProfile declares, in its order (as
+    discovery recorded them; only the pairs the suite tries)."""
+    return [p for p in declarations(facts).pairs or () if p[0] in MODES and p[1] in ACCESS]
 
 
 def candidates(run_id: str, storage_class: str, facts: dict, *,

@@ -75,7 +75,8 @@ def _logs(ctx: ClassContext, name: str) -> str:
         try:
             return str(api.read_namespaced_pod_log(name, ctx.namespace))
         except client.ApiException as error:
-            if error.status != 404:
+            # 404: not there yet; 429/5xx: a busy server (retried like every call)
+            if error.status != 404 and error.status != 429 and error.status < 500:
                 raise KubeError(error.status, "LogUnavailable", str(error.reason)) from error
         time.sleep(1.0)
     return ""

@@ -49,10 +49,15 @@ def class_for(ctx: ClassContext) -> str | None:
 
 
 def _ready_snapshot(obj: Obj) -> bool | str:
+    """Ready, or a final error; the snapshotter's retried errors (DeadlineExceeded,
+    Aborted, ...) also land in `status.error` and only make the wait go on."""
     status = obj.get("status") or {}
-    if (status.get("error") or {}).get("message"):
-        return str(status["error"]["message"])
-    return bool(status.get("readyToUse"))
+    if status.get("readyToUse"):
+        return True
+    message = str((status.get("error") or {}).get("message") or "")
+    if message and claims.is_final("SnapshotError", message):
+        return message
+    return False
 
 
 def take_volume_snapshot(ctx: ClassContext, cell: Cell, claim: str, snapshot_class: str
@@ -73,8 +78,10 @@ def _await(ctx: ClassContext, cell: Cell, api: str, kind: str, name: str,
                                  ctx.namespace)
     except WaitFailed as failed:
         return cell.done(verdict, f"{kind} {name} failed: {failed.reason}")
-    except WaitTimeout:
-        return cell.done(verdict, f"{kind} {name} {pending} within {timeout_s:.0f}s")
+    except WaitTimeout as timeout:
+        error = (((timeout.last or {}).get("status") or {}).get("error") or {}).get("message")
+        said = f" (last error: {error})" if error else ""
+        return cell.done(verdict, f"{kind} {name} {pending} within {timeout_s:.0f}s{said}")
 
 
 def restore_claim(ctx: ClassContext, snapshot: Obj, disk: DataDisk) -> str:

@@ -11,6 +11,7 @@ import pytest
 
 from suite.cluster.kube import Kube
 from suite.guest.console import ConsoleError, ConsoleSession, ConsoleTimeout, Credentials
+from suite.vm import userdata
 from suite.vm.manifests import VM_API, GuestSpec, virtual_machine
 from tests.checks.labhelp import kube_in_new_namespace
 
@@ -18,7 +19,9 @@ GUEST = GuestSpec("quay.io/containerdisks/fedora:41", "fedora", "s3cret-probe")
 
 
 def running_vm(kube: Kube, name: str) -> str:
-    kube.create(virtual_machine(name, kube.namespace or "", GUEST, []))
+    namespace = kube.namespace or ""
+    kube.create(userdata.secret(f"{name}-init", namespace, GUEST))
+    kube.create(virtual_machine(name, namespace, GUEST, [], user_data_secret=f"{name}-init"))
     return running_vm_wait(kube, name)
 
 

@@ -88,3 +88,40 @@ def test_hanging_claims_are_broken_refused_modes_unsupported(lab_factory: Callab
     assert "never provisioned" in provisioned[2].reason
     assert {o.verdict for o in grown} == {"skipped"}  # the memo knows: no second wait
     assert all(o.seconds < 1 for o in grown)
+
+
+ONE_NODE = """
+cluster:
+  schedulableNodes: 1
+drivers:
+  - name: lab-shared
+    provisioner: shared.csi.lab.io
+    volumeBindingMode: Immediate
+    modes:
+      Block: [ReadWriteOnce, ReadWriteMany]
+    expansion: none
+    snapshots: false
+    clone: copy
+    encryption: none
+"""
+
+
+def test_an_unschedulable_migration_target_is_the_environments_fault(
+        lab_factory: Callable) -> None:
+    lab = lab_factory(ONE_NODE)
+    kube = kube_in_new_namespace(lab.kubeconfig_path)
+    ctx = class_context(kube, "lab-shared", fast_profile(timeouts=replace(FAST,
+                                                                          migration_s=15)))
+    assert len(ctx.facts["virtualization"]["schedulableNodes"]) == 1
+    try:
+        at_once = migration.assess(ctx)  # discovery already says: one node
+        # pretend discovery saw two nodes: the migration itself must show the cause
+        virt = {**ctx.facts["virtualization"], "schedulableNodes": ["a", "b"]}
+        ctx.facts = {**ctx.facts, "virtualization": virt}
+        tried = migration.assess(ctx)
+    finally:
+        assert not kube.cleanup.run_all()
+    assert verdicts(at_once) == {"migration.live": "inconclusive"}, reasons(at_once)
+    assert "second schedulable node" in at_once[0].reason and at_once[0].seconds < 1
+    assert verdicts(tried) == {"migration.live": "inconclusive"}, reasons(tried)
+    assert "target pod could not be scheduled" in tried[0].reason

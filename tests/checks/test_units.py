@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import yaml
 
 from suite.checks.encryption import declared
@@ -9,9 +11,9 @@ from suite.checks.snapshot import DATA_BYTES, judge_restore
 from suite.guest.console import clean
 from suite.guest.pattern import zero_sha256
 from suite.guest.probe import GUEST_PATH, script_text
-from suite.vm import memo
+from suite.vm import memo, userdata
 from suite.vm.evidence import Cell
-from suite.vm.manifests import DataDisk, GuestSpec, user_data, virtual_machine
+from suite.vm.manifests import DataDisk, GuestSpec, virtual_machine
 from suite.vm.naming import unique_name
 
 
@@ -45,10 +47,10 @@ def test_restore_is_judged_on_bytes() -> None:
 
 
 def test_vm_manifest_delivers_the_probe_and_serials() -> None:
-    guest = GuestSpec("img:1", "fedora", "pw")
+    guest = GuestSpec("img:1", "fedora", "pw", packages=("fio", "fio-engine-libaio"))
     disk = DataDisk(name="vm1-data", serial="kvsdata", storage_class="gold",
                     volume_mode="Block", access_mode="ReadWriteMany", size_bytes=1 << 30)
-    vm = virtual_machine("vm1", "ns", guest, [disk])
+    vm = virtual_machine("vm1", "ns", guest, [disk], user_data_secret="vm1-init")
     spec = vm["spec"]["template"]["spec"]
     assert {"name": "vm1-data", "disk": {"bus": "virtio"}, "serial": "kvsdata"} in \
         spec["domain"]["devices"]["disks"]
@@ -57,13 +59,18 @@ def test_vm_manifest_delivers_the_probe_and_serials() -> None:
                        "accessModes": ["ReadWriteMany"],
                        "resources": {"requests": {"storage": str(1 << 30)}}}
     cloud = next(v for v in spec["volumes"] if "cloudInitNoCloud" in v)
-    text = cloud["cloudInitNoCloud"]["userData"]
-    assert text.startswith("#cloud-config\n")
+    # never inline: KubeVirt refuses inline user data over 2048 bytes
+    assert cloud["cloudInitNoCloud"] == {"secretRef": {"name": "vm1-init"}}
+    secret = userdata.secret("vm1-init", "ns", guest)
+    text = base64.b64decode(secret["data"][userdata.SECRET_KEY]).decode()
+    assert len(text) > userdata.INLINE_LIMIT
+    assert text.startswith("#cloud-config\n") and text == userdata.cloud_config(guest)
     doc = yaml.safe_load(text)
     assert (doc["user"], doc["password"]) == ("fedora", "pw")
+    assert doc["packages"] == ["fio", "fio-engine-libaio"]
     assert doc["write_files"][0]["path"] == GUEST_PATH
     assert doc["write_files"][0]["content"] == script_text()
-    assert user_data(guest) == text
+    assert "packages" not in yaml.safe_load(userdata.cloud_config(GuestSpec("i", "u", "p")))
 
 
 def test_names_are_short_dns_labels_per_class() -> None:

@@ -43,9 +43,13 @@ class LabProcess:
                 self.process.wait(10)
 
 
-def start_lab(folder: Path, drivers: list[dict[str, Any]]) -> LabProcess:
+def start_lab(folder: Path, drivers: list[dict[str, Any]],
+              cluster: dict[str, Any] | None = None) -> LabProcess:
     drivers_file = folder / "drivers.yaml"
-    drivers_file.write_text(yaml.safe_dump({"drivers": drivers}, sort_keys=False))
+    document: dict[str, Any] = {"drivers": drivers}
+    if cluster is not None:
+        document["cluster"] = cluster
+    drivers_file.write_text(yaml.safe_dump(document, sort_keys=False))
     kubeconfig = folder / "kubeconfig"
     log = (folder / "lab.log").open("wb")
     process = subprocess.Popen(
@@ -63,11 +67,12 @@ def start_lab(folder: Path, drivers: list[dict[str, Any]]) -> LabProcess:
 
 
 @pytest.fixture
-def lab_process(tmp_path: Path) -> Iterator[Callable[[list[dict[str, Any]]], LabProcess]]:
+def lab_process(tmp_path: Path) -> Iterator[Callable[..., LabProcess]]:
     started: list[LabProcess] = []
 
-    def make(drivers: list[dict[str, Any]]) -> LabProcess:
-        lab = start_lab(tmp_path, drivers)
+    def make(drivers: list[dict[str, Any]], cluster: dict[str, Any] | None = None
+             ) -> LabProcess:
+        lab = start_lab(tmp_path, drivers, cluster)
         started.append(lab)
         return lab
 
@@ -85,6 +90,9 @@ class SuiteRun:
 
     def matrix(self) -> dict[str, Any]:
         return json.loads((self.report_dir / "latest" / "matrix.json").read_text())
+
+    def timings(self) -> dict[str, Any]:
+        return json.loads((self.report_dir / "latest" / "timings.json").read_text())
 
     def verdicts(self) -> dict[str, dict[str, str]]:
         return {sc["name"]: {cap: cell["verdict"] for cap, cell in sc["capabilities"].items()}

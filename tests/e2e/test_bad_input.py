@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from suite.lab import kubeconfig, tls
+from suite.lab.lab import Lab
 from tests.e2e.conftest import REPO, run_suite
 
 
@@ -111,3 +113,83 @@ def test_plugin_is_inert_outside_the_suite(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
     assert "capability matrix" not in result.stdout
+
+
+# ---- issue 10: credentials, TLS, contexts, RBAC, namespaces, the report folder ----------
+
+def _lab_kubeconfig(lab: Lab, path: Path, token: str | None = None,
+                    ca_pem: bytes | None = None) -> Path:
+    return kubeconfig.write(path, lab.server_url, ca_pem or lab.server.tls.ca_pem(),
+                            token if token is not None else lab.token)
+
+
+def _kvs_namespaces(lab: Lab) -> list[str]:
+    names = lab.call(lambda: [n["metadata"]["name"] for n in lab.ctx.store.list("namespaces")[0]])
+    return [n for n in names if n.startswith("kvs-")]
+
+
+@pytest.mark.parametrize("case", ["wrong", "expired"])
+def test_a_wrong_or_expired_token_is_refused(lab: Lab, tmp_path: Path, case: str) -> None:
+    if case == "expired":
+        lab.call(lambda: lab.ctx.store.create("serviceaccounts", {
+            "metadata": {"name": "expired-user", "namespace": "default"}})
+            if lab.ctx.store.try_get("serviceaccounts", "default", "expired-user") is None
+            else None)
+        token = lab.token_for("default", "expired-user", -60)
+    else:
+        token = "not-a-token"
+    config = _lab_kubeconfig(lab, tmp_path / "kubeconfig", token=token)
+    result = run_suite(config, tmp_path / "r", timeout_s=120)
+    assert_one_line_error(result, "refused the credentials", "wrong or expired token")
+    assert token not in result.stdout + result.stderr
+
+
+def test_a_wrong_ca_fails_tls_verification(lab: Lab, tmp_path: Path) -> None:
+    other = tls.generate(tmp_path / "other-ca")
+    config = _lab_kubeconfig(lab, tmp_path / "kubeconfig", ca_pem=other.ca_pem())
+    result = run_suite(config, tmp_path / "r", timeout_s=120)
+    assert_one_line_error(result, "failed TLS verification", "wrong CA?")
+
+
+def test_an_unknown_context_names_the_known_ones(kubeconfig_path: Path,
+                                                 tmp_path: Path) -> None:
+    result = run_suite(kubeconfig_path, tmp_path / "r", "--context", "prod", timeout_s=120)
+    assert_one_line_error(result, "context 'prod' not found in kubeconfig", "(it has: lab)")
+
+
+def test_rbac_denials_are_listed_before_anything_is_created(lab: Lab, tmp_path: Path) -> None:
+    lab.call(lambda: lab.ctx.store.try_get("serviceaccounts", "default", "nobody")
+             or lab.ctx.store.create("serviceaccounts", {
+                 "metadata": {"name": "nobody", "namespace": "default"}}))
+    config = _lab_kubeconfig(lab, tmp_path / "kubeconfig",
+                             token=lab.token_for("default", "nobody"))
+    before = _kvs_namespaces(lab)
+    result = run_suite(config, tmp_path / "r", timeout_s=120)
+    assert result.returncode == 4 and "Traceback" not in result.stderr
+    assert "ERROR: missing permissions:" in result.stderr
+    assert ("- list storageclasses (API group storage.k8s.io) at cluster scope; "
+            "needed by: run") in result.stderr
+    assert "- create namespaces" in result.stderr
+    assert _kvs_namespaces(lab) == before
+
+
+def test_a_namespace_that_is_not_the_suites(lab: Lab, kubeconfig_path: Path,
+                                            tmp_path: Path) -> None:
+    lab.call(lambda: lab.ctx.store.try_get("namespaces", None, "team-db")
+             or lab.ctx.store.create("namespaces", {"metadata": {"name": "team-db"}}))
+    result = run_suite(kubeconfig_path, tmp_path / "r", "--run-id", "team-db",
+                       timeout_s=300)
+    assert_one_line_error(result, "namespace team-db already exists and is not this run's")
+    result = run_suite(kubeconfig_path, tmp_path / "r", "--namespace", "no-such-ns",
+                       timeout_s=300)
+    assert_one_line_error(result, "namespace no-such-ns (--namespace) does not exist")
+
+
+def test_a_report_directory_that_cannot_be_written(kubeconfig_path: Path,
+                                                   tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = run_suite(kubeconfig_path, blocker / "reports", timeout_s=120)
+    assert_one_line_error(result, f"--report-dir {blocker / 'reports'} cannot be written")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -26,27 +26,43 @@ def driver(name: str, **spec: Any) -> dict[str, Any]:
 
 RWX_BLOCK = {"Block": ["ReadWriteOnce", "ReadWriteMany"], "Filesystem": ["ReadWriteOnce"]}
 
+# Healthy classes carrying every kind of `noise` between them (DESIGN.md "Noise"): noise
+# never changes a verdict. Beside them, classes that cannot hold a VM disk.
 VARIETY = [
     driver("e2e-rbd", modes=RWX_BLOCK, expansion="online", snapshots=True, clone="csi-clone",
-           encryption="luks", defaultVirt=True),
+           encryption="luks", defaultVirt=True,
+           noise=["provision-retry", "resize-retry", "snapshot-slow"]),
     driver("e2e-nfs", modes={"Filesystem": ["ReadWriteOnce", "ReadWriteMany"]},
-           expansion="offline", default=True),
-    driver("e2e-local", volumeBindingMode="WaitForFirstConsumer", clone="snapshot"),
+           expansion="offline", default=True, noise=["schedule-backoff", "attach-slow"]),
+    driver("e2e-local", volumeBindingMode="WaitForFirstConsumer", clone="snapshot",
+           noise=["import-retry"]),
     driver("e2e-block", modes={"Block": ["ReadWriteOnce"]}, expansion="online",
-           snapshots=True, clone="snapshot", limits={"iops": 2000, "bandwidthMiBs": 100}),
+           snapshots=True, clone="snapshot", limits={"iops": 2000, "bandwidthMiBs": 100},
+           noise=["capacity-rounds-up", "resize-retry"]),
 ]
+UNFIT = [
+    driver("e2e-static", type="no-provisioner", provisioner="kubernetes.io/no-provisioner",
+           volumeBindingMode="WaitForFirstConsumer"),
+    driver("e2e-buckets", type="object-bucket", provisioner="openshift-storage.noobaa.io/obc"),
+]
+UNFIT_WITHIN_S = 10.0
+EXPAND_S = 30.0  # tests/e2e/profile.yaml: expand_s (expand_grace_s is 10)
+# The first round's fault files, with noise added: faults still show, noise does not.
 FAULTS_DATA = [
     driver("e2e-stale", modes=RWX_BLOCK, expansion="online", snapshots=True,
-           clone="csi-clone", faults=["snapshot-restores-stale-data"]),
+           clone="csi-clone", faults=["snapshot-restores-stale-data"],
+           noise=["snapshot-slow", "provision-retry"]),
     driver("e2e-zeroes", expansion="offline", snapshots=True, clone="snapshot",
-           faults=["clone-returns-zeroes"]),
+           faults=["clone-returns-zeroes"], noise=["import-retry"]),
     driver("e2e-invisible", modes={"Block": ["ReadWriteOnce"]}, expansion="online",
-           faults=["online-expansion-invisible-to-guest"]),
+           faults=["online-expansion-invisible-to-guest"],
+           noise=["resize-retry", "capacity-rounds-up"]),
 ]
 FAULTS_PLATFORM = [
-    driver("e2e-nomigrate", modes=RWX_BLOCK, snapshots=True, faults=["migration-fails"]),
+    driver("e2e-nomigrate", modes=RWX_BLOCK, snapshots=True, faults=["migration-fails"],
+           noise=["schedule-backoff"]),
     driver("e2e-plaintext", encryption="luks", expansion="online",
-           faults=["encryption-not-applied"]),
+           faults=["encryption-not-applied"], noise=["attach-slow"]),
     driver("e2e-hangs", modes=RWX_BLOCK, expansion="offline", snapshots=True,
            encryption="luks", faults=["provisioning-hangs"]),
 ]
@@ -63,8 +79,8 @@ def mismatches(actual: dict[str, dict[str, str]], drivers: list[dict[str, Any]])
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("drivers", [VARIETY, FAULTS_DATA, FAULTS_PLATFORM],
-                         ids=["variety", "data-faults", "platform-faults"])
+@pytest.mark.parametrize("drivers", [VARIETY + UNFIT, FAULTS_DATA, FAULTS_PLATFORM],
+                         ids=["variety-noisy", "data-faults", "platform-faults"])
 def test_matrix_equals_the_driver_file(lab_process: Any, tmp_path: Path,
                                        drivers: list[dict[str, Any]]) -> None:
     lab = lab_process(drivers)
@@ -79,6 +95,19 @@ def test_matrix_equals_the_driver_file(lab_process: Any, tmp_path: Path,
     assert not problems, "verdicts differ from the driver file:\n" + "\n".join(detail)
     assert labelled_leftovers(lab.kubeconfig) == []
     assert junit_results(tmp_path / "junit.xml") == expected_junit(result.verdicts())
+    if any(d["name"] == "e2e-invisible" for d in drivers):  # judged after the grace
+        cell = next(sc for sc in matrix["storageClasses"]
+                    if sc["name"] == "e2e-invisible")["capabilities"]["expand.online"]
+        assert "PVC and VMI report" in cell["reason"] and cell["seconds"] < EXPAND_S, cell
+    unfit = [d["name"] for d in drivers if d.get("type", "csi") != "csi"]
+    if unfit:  # decided at once, not after a bind timeout, and the summary says why
+        seconds = result.timings()["classSeconds"]
+        assert all(seconds[name] < UNFIT_WITHIN_S for name in unfit), seconds
+        assert "cannot hold VM disks" in result.stdout
+        for name in unfit:
+            cells = next(sc for sc in matrix["storageClasses"] if sc["name"] == name)
+            assert all("not a StorageClass for VM disks" in c["reason"]
+                       for c in cells["capabilities"].values())
 
 
 JUNIT_RESULT = {"broken": "failure", "skipped": "skipped", "inconclusive": "error"}

@@ -1,4 +1,5 @@
-"""What a lab driver file implies for every matrix cell (DESIGN.md's truth and fault tables).
+"""What a lab driver file implies for every matrix cell (DESIGN.md's truth and fault tables,
+"Noise", "Driver `type`" and "The `cluster` section").
 
 Written from DESIGN.md, independently of the suite's code, so the end-to-end tests
 compare the suite's verdicts with the specification rather than with itself.
@@ -42,7 +43,7 @@ def fault_free(driver: dict[str, Any]) -> dict[str, str]:
     cells["clone.volume"] = "supported"
     cells["migration.live"] = verdict(_offers_rwx(driver))
     cells["encryption.at-rest"] = verdict(driver.get("encryption") == "luks")
-    cells["perf.fio"] = "supported"  # the lab's guests have fio
+    cells["perf.fio"] = "supported"  # fio in the image, or installed by cloud-init
     return cells
 
 
@@ -69,13 +70,69 @@ def _without_volumes(driver: dict[str, Any], cells: dict[str, str]) -> dict[str,
     return result
 
 
-def expected_cells(driver: dict[str, Any]) -> dict[str, str]:
-    """Every cell's verdict for one driver entry, faults applied."""
+DEFAULT_IMAGE = "quay.io/containerdisks/fedora:41"
+DEFAULT_IMAGES = {DEFAULT_IMAGE: {"fio": False}}
+
+
+def _apply_cluster(driver: dict[str, Any], cells: dict[str, str], cluster: dict[str, Any],
+                   guest_image: str) -> dict[str, str]:
+    """The `cluster` section's table: what the environment makes undecidable."""
+    result = dict(cells)
+    if cluster.get("schedulableNodes", 3) < 2:
+        result["migration.live"] = "inconclusive"
+    gates = cluster.get("featureGates")
+    if gates is not None and "ExpandDisks" not in gates:
+        if driver.get("expansion", "none") == "online":
+            result["expand.online"] = "inconclusive"
+        if result["expand.offline"] != "unsupported" and \
+                not (driver.get("modes") or {}).get("Block"):
+            result["expand.offline"] = "inconclusive"
+    image_has_fio = (cluster.get("images") or DEFAULT_IMAGES).get(guest_image, {}).get("fio")
+    if cluster.get("guestPackages", "connected") == "air-gapped" and not image_has_fio:
+        result["perf.fio"] = "inconclusive"
+    return result
+
+
+def expected_cells(driver: dict[str, Any], cluster: dict[str, Any] | None = None,
+                   guest_image: str = DEFAULT_IMAGE) -> dict[str, str]:
+    """Every cell's verdict for one driver entry, faults and the cluster applied.
+
+    `noise` never changes a verdict; a class whose `type` is not `csi` cannot hold a VM
+    disk, so every one of its cells is `skipped`."""
     cells = fault_free(driver)
+    if driver.get("type", "csi") != "csi":
+        return dict.fromkeys(cells, "skipped")
     faults = driver.get("faults") or []
     for fault in faults:
         for cap in FAULT_CELLS.get(fault, []):
             cells[cap] = "broken"
     if "provisioning-hangs" in faults:
         cells = _without_volumes(driver, cells)
-    return cells
+    return _apply_cluster(driver, cells, cluster or {}, guest_image)
+
+
+# The VM-feature cells (issue 14), kept apart from `expected_cells` so the first-round
+# truth tests, whose profile does not run these families, compare what they ran.
+FEATURE_FAULT_CELLS = {
+    "hotplug-disk-invisible": ["hotplug.volume"],
+    "export-serves-stale-data": ["export.vm"],
+}
+
+
+def vm_feature_cells(driver: dict[str, Any], cluster: dict[str, Any] | None = None
+                     ) -> dict[str, str]:
+    """`hotplug.volume` (and `export.vm`): supported when the cluster's feature gates
+    include the feature's gate (a missing `featureGates` means the default set, which
+    has both), `unsupported` otherwise; the fault turns only its own cell broken. A class
+    that cannot hold a VM disk is `skipped`, as for every other cell."""
+    gates = (cluster or {}).get("featureGates")
+    cells = {"hotplug.volume": "HotplugVolumes", "export.vm": "VMExport"}
+    result = {cap: "supported" if gates is None or gate in gates else "unsupported"
+              for cap, gate in cells.items()}
+    if driver.get("type", "csi") != "csi":
+        return dict.fromkeys(result, "skipped")
+    for fault in driver.get("faults") or []:
+        for cap in FEATURE_FAULT_CELLS.get(fault, []):
+            if result[cap] == "supported":
+                result[cap] = "broken"
+    return result

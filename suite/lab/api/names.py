@@ -32,6 +32,9 @@ def check_name(resource: ResourceType, meta: dict[str, Any]) -> None:
         name, field = str(meta["generateName"]) + "x", "metadata.generateName"
     if not name or not isinstance(name, str):
         return  # the store reports a missing name
+    if resource.group == "rbac.authorization.k8s.io":
+        _check_path_segment(resource, name, field)
+        return
     is_label = resource.key == ("", "namespaces")
     pattern, limit = (_LABEL, 63) if is_label else (_SUBDOMAIN, 253)
     if len(name) > limit:
@@ -43,6 +46,20 @@ def check_name(resource: ResourceType, meta: dict[str, Any]) -> None:
     shown = name[:-1] if field.endswith("generateName") else name
     raise invalid(resource.kind, shown, [{"reason": "FieldValueInvalid", "field": field,
                                           "message": f'Invalid value: "{shown}": {message}'}],
+                  resource.group)
+
+
+def _check_path_segment(resource: ResourceType, name: str, field: str) -> None:
+    """RBAC objects only need a valid path segment (apimachinery's
+    ValidatePathSegmentName), so `kubevirt.io:admin` is a valid ClusterRole name."""
+    if name in (".", ".."):
+        message = f"may not be '{name}'"
+    elif "/" in name or "%" in name:
+        message = f"may not contain '{'/' if '/' in name else '%'}'"
+    else:
+        return
+    raise invalid(resource.kind, name, [{"reason": "FieldValueInvalid", "field": field,
+                                         "message": f'Invalid value: "{name}": {message}'}],
                   resource.group)
 
 

@@ -259,4 +259,5 @@ class ObjectHandlers:
 
 
 BUILTIN_GROUPS = frozenset({"", "storage.k8s.io", "authorization.k8s.io",
-                            "apiextensions.k8s.io"})
+                            "apiextensions.k8s.io", "rbac.authorization.k8s.io",
+                            "authentication.k8s.io", "project.openshift.io"})

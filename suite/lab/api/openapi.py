@@ -75,8 +75,18 @@ class OpenApiDocs:
         self._v3: dict[str, bytes] = {}
 
     def _kinds(self, group_version: str | None) -> list[ResourceType]:
-        return [r for r in self.registry if self.schemas.schema_for(r) is not None
-                and group_version in (None, r.group_version)]
+        return [r for r in self.registry if group_version in (None, r.group_version)]
+
+    def _schema(self, resource: ResourceType) -> dict[str, Any]:
+        """The kind's schema; kinds the schema data lacks (RBAC, projects) get an open
+        object, so kubectl still finds their kind and leaves checks to the server."""
+        found = self.schemas.schema_for(resource)
+        if found is not None:
+            return found
+        return {"type": "object", "x-kubernetes-preserve-unknown-fields": True,
+                "x-kubernetes-group-version-kind": [{
+                    "group": resource.group, "version": resource.version,
+                    "kind": resource.kind}]}
 
     def v3_document(self, group_version: str) -> bytes | None:
         if group_version not in self._v3:
@@ -90,7 +100,7 @@ class OpenApiDocs:
         components = dict(self.schemas.definitions)
         paths: dict[str, Any] = {}
         for resource in kinds:
-            components[schema_name(resource)] = self.schemas.schema_for(resource) or {}
+            components[schema_name(resource)] = self._schema(resource)
             paths.update(_paths(resource, V3_REF + schema_name(resource)))
         doc = {"openapi": "3.0.0", "info": {"title": "Kubernetes",
                                             "version": KUBERNETES_VERSION["gitVersion"]},
@@ -111,7 +121,7 @@ class OpenApiDocs:
         definitions = dict(self.schemas.definitions)
         paths: dict[str, Any] = {}
         for resource in self._kinds(None):
-            definitions[schema_name(resource)] = self.schemas.schema_for(resource) or {}
+            definitions[schema_name(resource)] = self._schema(resource)
             paths.update(_paths(resource, REF + schema_name(resource)))
         doc = {"swagger": "2.0", "info": {"title": "Kubernetes",
                                           "version": KUBERNETES_VERSION["gitVersion"]},

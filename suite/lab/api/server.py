@@ -8,7 +8,6 @@ in `ctx.errors`, which tests assert stays empty.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import socket
 import traceback
@@ -18,13 +17,12 @@ from typing import Any
 from aiohttp import web
 
 from ..context import LabContext
-from ..errors import ApiError, unauthorized
+from ..errors import ApiError
 from ..resources import ResourceType
 from ..tls import LabTls
 from . import discovery, openapi, patch, paths, tables
 from .faults import FaultPlan
 from .objects import BUILTIN_GROUPS, ObjectHandlers
-from .options import read_object
 from .responses import internal_error, method_not_allowed, not_found_path, reply, status_reply
 from .schemas import SchemaBook
 from .watch import WatchStreams
@@ -32,8 +30,9 @@ from .watch import WatchStreams
 log = logging.getLogger("suite.lab.api")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-# Probes a real server answers without credentials.
-_ANONYMOUS = frozenset({"/healthz", "/livez", "/readyz", "/version"})
+# Where the guard leaves the authenticated user for the handlers (typed key on aiohttp
+# versions that have one).
+USER: Any = web.RequestKey("user", object) if hasattr(web, "RequestKey") else "user"
 
 
 class ApiServer:
@@ -47,10 +46,18 @@ class ApiServer:
         self.requested_port = port
         self.port = 0
         self.faults = FaultPlan()
+        from ..auth import Auth  # the auth package uses this package's modules
+
+        self.auth = Auth(ctx.store, token)
+        ctx.http.add_subresource("", "v1", "serviceaccounts", "token",
+                                 self.auth.endpoints.token_request)
         self.schemas = SchemaBook.load()
         self.openapi = openapi.OpenApiDocs(self.schemas, ctx.store.registry)
         self.watches = WatchStreams(self.store)
         self.watches.should_drop = self.faults.should_drop
+        if ctx.cluster.api.any:
+            self.faults.apply_profile(ctx.cluster.api)
+            self.watches.cut_after_s = self.faults.watch_cut_after_s
         self.watches.transform = tables.watch_transform
         self.objects = ObjectHandlers(self.store, self.watches, self.schemas.validate,
                                       self._patch, tables.render)
@@ -103,10 +110,10 @@ class ApiServer:
     # --------------------------------------------------------- middleware
     @web.middleware
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Errors -> Status, then authentication, then injected faults (one layer: it
-        runs for every request)."""
+        """Errors -> Status, then authentication and RBAC, then injected faults (one
+        layer: it runs for every request, websockets and watches included)."""
         try:
-            self._authenticate(request)
+            request[USER] = self.auth.check(request)
             if self.faults.active and not request.path.startswith("/lab/"):
                 injected = await self._inject(request)
                 if injected is not None:
@@ -121,13 +128,6 @@ class ApiServer:
             log.error("%s %s failed:\n%s", request.method, request.path_qs, text)
             self.ctx.errors.append(f"{request.method} {request.path_qs}: {text}")
             return status_reply(internal_error(exc))
-
-    def _authenticate(self, request: web.Request) -> None:
-        if request.path in _ANONYMOUS:
-            return
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), self.token):
-            raise unauthorized()
 
     async def _inject(self, request: web.Request) -> web.Response | None:
         injected = await self.faults.before(request)
@@ -149,12 +149,17 @@ class ApiServer:
             raise not_found_path()
         if target.is_group_version:
             return self._group_version(request, target)
+        if target.group == "project.openshift.io":
+            return await self.auth.projects.handle(request, request[USER], target.plural,
+                                                   target.name)
         handler = self._component_handler(target)
         if handler is not None:
             return await handler(request, target.namespace, target.name or "")
         resource = self._resource(target)
         if resource.plural == "selfsubjectaccessreviews":
-            return await self._access_review(request)
+            return await self.auth.endpoints.access_review(request, request[USER])
+        if resource.plural == "selfsubjectrulesreviews":
+            return await self.auth.endpoints.rules_review(request, request[USER])
         if target.name is None:
             return await self.objects.collection(request, target, resource)
         return await self.objects.item(request, target, resource)
@@ -170,6 +175,10 @@ class ApiServer:
             "/api": lambda: discovery.core_versions(f"127.0.0.1:{self.port}"),
             "/apis": lambda: discovery.group_list(self.store.registry, self.ctx.http),
             "/lab/errors": lambda: list(self.ctx.errors),
+            "/lab/audit": self.auth.audit_report,
+            "/lab/faults": lambda: {"injected": self.faults.injected,
+                                    "byCode": {str(k): v for k, v in
+                                               sorted(self.faults.counts.items())}},
         }
         if path in simple:
             return reply(simple[path]())
@@ -211,14 +220,6 @@ class ApiServer:
         if target.subresource and target.subresource != "status":
             raise not_found_path()
         return resource
-
-    async def _access_review(self, request: web.Request) -> web.Response:
-        if request.method != "POST":
-            raise method_not_allowed()
-        review = await read_object(request)
-        review["status"] = {"allowed": True, "reason": "the lab allows every request"}
-        review.setdefault("metadata", {})["creationTimestamp"] = None
-        return reply(review, 201)
 
     def _patch(self, resource: ResourceType, current: dict[str, Any], body: Any,
                content_type: str) -> dict[str, Any]:

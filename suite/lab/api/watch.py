@@ -49,6 +49,9 @@ class WatchStreams:
         self.bookmark_interval_s = bookmark_interval_s
         self.active: set[Watcher] = set()
         self.cache: JsonCache | None = None  # shared with the object handlers
+        # Fault seam (`cluster.api.watchCutAfterS`): every stream ends after this long,
+        # as behind a load balancer with an idle/total timeout (0: never).
+        self.cut_after_s = 0.0
         # Fault seam: called per event sent; returns True when the stream must drop now.
         self.should_drop: Callable[[web.Request, int], bool] = lambda request, sent: False
         # Turns an event's object into what the client asked for (e.g. a Table row).
@@ -78,7 +81,10 @@ class WatchStreams:
 
     async def _pump(self, request: web.Request, response: web.StreamResponse,
                     watcher: Watcher, watch: WatchRequest) -> None:
-        deadline = time.monotonic() + watch.timeout_s
+        life = watch.timeout_s
+        if self.cut_after_s:
+            life = min(life, self.cut_after_s)
+        deadline = time.monotonic() + life
         sent = 0
         while not watcher.closed:
             remaining = deadline - time.monotonic()

@@ -10,6 +10,11 @@ from . import cluster
 from .agent import AgentHandlers
 from .console import ConsoleHandler
 from .controller import Controller, Key
+from .export import EXPORT, ExportController
+from .export import register as register_export
+from .exportserver import ExportProxy
+from .hotplug import HotplugApi
+from .hotplugctl import HotplugController
 from .lifecycle import Lifecycle
 from .migration import VMIM, MigrationController, admit
 from .podexec import ExecHandler, LogHandler
@@ -93,12 +98,43 @@ def _start_pods(ctx: Any, compute: Compute) -> PodRuntime:
     return runtime
 
 
+def _start_hotplug(ctx: Any, compute: Compute) -> HotplugController:
+    hotplug = HotplugController(compute)
+    vmis = Controller(ctx, "hotplug-controller", hotplug.reconcile)
+    vmis.watch(VMI)
+    vmis.watch("persistentvolumeclaims", _same_namespace(ctx.store, VMI))
+    vmis.watch("cdi.kubevirt.io/datavolumes", _same_namespace(ctx.store, VMI))
+    vmis.watch("volumeattachments.storage.k8s.io", _same_namespace(ctx.store, VMI))
+    vmis.start()
+    requests = Controller(ctx, "vm-volume-requests", hotplug.reconcile_vm)
+    requests.watch(VM)
+    requests.start()
+    return hotplug
+
+
+async def _start_export(ctx: Any) -> None:
+    register_export(ctx)
+    proxy = ExportProxy(ctx)
+    await proxy.start()
+    ctx.on_stop(proxy.stop)
+    exports = Controller(ctx, "export-controller", ExportController(ctx.store, proxy).reconcile)
+    exports.watch(EXPORT)
+    for ref in (VM, VMI, "persistentvolumeclaims", "cdi.kubevirt.io/datavolumes"):
+        exports.watch(ref, _same_namespace(ctx.store, EXPORT))
+    exports.start()
+
+
 def _serve_subresources(ctx: Any, compute: Compute) -> None:
     lifecycle, agent = Lifecycle(ctx.store), AgentHandlers(compute)
+    hotplug = HotplugApi(ctx.store, lambda: set(ctx.cluster.feature_gates))
     handlers = {("virtualmachines", "start"): lifecycle.start,
                 ("virtualmachines", "stop"): lifecycle.stop,
                 ("virtualmachines", "restart"): lifecycle.restart,
                 ("virtualmachines", "migrate"): lifecycle.migrate,
+                ("virtualmachines", "addvolume"): hotplug.vm_add,
+                ("virtualmachines", "removevolume"): hotplug.vm_remove,
+                ("virtualmachineinstances", "addvolume"): hotplug.vmi_add,
+                ("virtualmachineinstances", "removevolume"): hotplug.vmi_remove,
                 ("virtualmachineinstances", "console"): ConsoleHandler(compute),
                 ("virtualmachineinstances", "guestosinfo"): agent.guestosinfo,
                 ("virtualmachineinstances", "userlist"): agent.userlist,
@@ -108,19 +144,23 @@ def _serve_subresources(ctx: Any, compute: Compute) -> None:
             ctx.http.add_subresource(SUBRESOURCES, version, plural, sub, handler)
         ctx.http.add_discovery_group(SUBRESOURCES, version, [
             {"name": f"{plural}/{sub}", "singularName": "", "namespaced": True, "kind": "",
-             "verbs": ["get"] if plural == "virtualmachineinstances" else ["update"]}
+             "verbs": ["get"] if plural == "virtualmachineinstances" and sub not in (
+                 "addvolume", "removevolume") else ["update"]}
             for plural, sub in handlers])
 
 
 async def start(ctx: Any) -> None:
     """Launch this half's objects, controllers and subresource handlers on the lab loop."""
-    cluster.bootstrap(ctx.store, tuple(ctx.nodes))
+    cluster.bootstrap(ctx.store, tuple(ctx.nodes), ctx.cluster.schedulable_nodes,
+                      ctx.cluster.feature_gates)
     compute = Compute(ctx)
     ctx.extras["compute"] = compute
     vmis = _start_vmis(ctx, compute)
     _start_vms(ctx)
     _start_migrations(ctx, compute, vmis)
     _start_snapshots(ctx)
+    _start_hotplug(ctx, compute)
+    await _start_export(ctx)
     _serve_subresources(ctx, compute)
     pods = _start_pods(ctx, compute)
     ctx.extras["pods"] = pods

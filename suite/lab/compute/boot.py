@@ -48,9 +48,10 @@ async def link_disks(compute: Any, vmi: dict[str, Any], guest: Guest, node: str)
 
 async def boot_guest(compute: Any, vmi: dict[str, Any], node: str) -> Guest:
     uid = vmi["metadata"]["uid"]
+    cluster = compute.ctx.cluster
     guest = Guest(vmi["metadata"]["name"], compute.guest_root / uid,
-                  guest_config(compute.store, vmi), hidden_tools(vmi["spec"]),
-                  protect=compute.ctx.state_dir)
+                  guest_config(compute.store, vmi), hidden_tools(vmi["spec"], cluster),
+                  protect=compute.ctx.state_dir, connected=cluster.connected)
     (guest.dev_root / "dev/disk/by-id").mkdir(parents=True, exist_ok=True)
     await link_disks(compute, vmi, guest, node)
     await guest.start()

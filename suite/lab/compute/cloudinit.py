@@ -35,6 +35,7 @@ class GuestConfig:
     credentials: dict[str, str] = field(default_factory=dict)
     files: list[GuestFile] = field(default_factory=list)
     runcmd: list[str] = field(default_factory=list)
+    packages: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -42,6 +43,7 @@ class GuestConfig:
             "files": [{"path": f.path, "content": base64.b64encode(f.content).decode(),
                        "permissions": f.permissions} for f in self.files],
             "runcmd": self.runcmd,
+            "packages": self.packages,
         }
 
 
@@ -49,7 +51,9 @@ def find_user_data(volumes: list[dict[str, Any]],
                    read_secret: Any = None) -> str | None:
     """The user data of the first cloudInitNoCloud (or ConfigDrive) volume, if any.
 
-    `read_secret(name) -> dict[str, str]` resolves `userDataSecretRef` / `secretRef`."""
+    `read_secret(name) -> dict[str, str]` resolves `secretRef` (KubeVirt's Go field
+    UserDataSecretRef; kubevirt staging/src/kubevirt.io/api/core/v1/schema.go), reading
+    the key `userdata`, else `userData`, as pkg/cloud-init/cloud-init.go does."""
     for volume in volumes:
         source = volume.get("cloudInitNoCloud") or volume.get("cloudInitConfigDrive")
         if source is None:
@@ -58,7 +62,7 @@ def find_user_data(volumes: list[dict[str, Any]],
             return str(source["userData"])
         if "userDataBase64" in source:
             return base64.b64decode(source["userDataBase64"]).decode()
-        ref = source.get("userDataSecretRef") or source.get("secretRef")
+        ref = source.get("secretRef")
         if ref and read_secret is not None:
             data = read_secret(ref["name"])
             raw = data.get("userdata") or data.get("userData") or ""
@@ -80,7 +84,17 @@ def parse_user_data(text: str | None) -> GuestConfig:
     _credentials(doc, config)
     config.files = [_file(i, item) for i, item in enumerate(doc.get("write_files") or [])]
     config.runcmd = [_command(item) for item in doc.get("runcmd") or []]
+    config.packages = [_package(i, item) for i, item in enumerate(doc.get("packages") or [])]
     return config
+
+
+def _package(index: int, item: Any) -> str:
+    """A `packages:` entry: a name, or [name, version] as cloud-init's schema allows."""
+    if isinstance(item, list) and item:
+        item = item[0]
+    if not isinstance(item, str) or not item.strip():
+        raise CloudInitError(f"packages[{index}] must be a package name or [name, version]")
+    return item.strip()
 
 
 def _credentials(doc: dict[str, Any], config: GuestConfig) -> None:

@@ -1,15 +1,20 @@
 """The lab's nodes and the KubeVirt / HyperConverged custom resources.
 
 Discovery reads these the way it would on OpenShift Virtualization: schedulable worker
-nodes with KubeVirt's labels, a KubeVirt CR whose feature gates say which storage
-features are on, and the HyperConverged CR that owns it.
+nodes with KubeVirt's labels (the cluster profile's `schedulableNodes`; the other nodes
+are control-plane nodes, tainted NoSchedule as OpenShift's masters are, where virt-handler
+does not run), a KubeVirt CR whose feature gates say which storage features are on, and
+the HyperConverged CR that owns it. HCO hard-codes its KubeVirt gates, so a profile with
+other gates is written the way an admin gets them: HCO's JSON-patch annotation.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..clock import now_rfc3339
+from ..clusterprofile import DEFAULT_FEATURE_GATES
 
 NAMESPACE = "openshift-cnv"
 KUBEVIRT_NAME = "kubevirt-kubevirt-hyperconverged"
@@ -17,23 +22,30 @@ HCO_NAME = "kubevirt-hyperconverged"
 KUBEVIRT_VERSION = "v1.5.2"
 CDI_VERSION = "v1.62.0"
 HCO_VERSION = "4.19.0"
-FEATURE_GATES = ["CPUManager", "Snapshot", "HotplugVolumes", "ExpandDisks", "HostDevices",
-                 "VMExport", "KubevirtSeccompProfile", "VMPersistentState",
-                 "InstancetypeReferencePolicy", "LiveMigration"]
+HCO_JSONPATCH = "kubevirt.kubevirt.io/jsonpatch"
+MASTER_TAINT = {"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"}
 
 
-def node_object(name: str, index: int) -> dict[str, Any]:
+def node_object(name: str, index: int, schedulable: bool = True) -> dict[str, Any]:
     zone = f"lab-zone-{index % 3 + 1}"
+    labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
+              "kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux",
+              "beta.kubernetes.io/arch": "amd64",
+              "topology.kubernetes.io/region": "lab", "topology.kubernetes.io/zone": zone,
+              "node.kubernetes.io/instance-type": "lab.standard"}
+    spec: dict[str, Any] = {"podCIDR": f"10.128.{index}.0/24"}
+    annotations = {}
+    if schedulable:
+        labels.update({"node-role.kubernetes.io/worker": "", "kubevirt.io/schedulable": "true",
+                       "cpumanager": "false"})
+        annotations["kubevirt.io/heartbeat"] = now_rfc3339()
+    else:
+        labels.update({"node-role.kubernetes.io/master": "",
+                       "node-role.kubernetes.io/control-plane": ""})
+        spec["taints"] = [dict(MASTER_TAINT)]
     return {
-        "metadata": {"name": name, "labels": {
-            "kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
-            "kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux",
-            "beta.kubernetes.io/arch": "amd64", "node-role.kubernetes.io/worker": "",
-            "topology.kubernetes.io/region": "lab", "topology.kubernetes.io/zone": zone,
-            "kubevirt.io/schedulable": "true", "cpumanager": "false",
-            "node.kubernetes.io/instance-type": "lab.standard"},
-            "annotations": {"kubevirt.io/heartbeat": now_rfc3339()}},
-        "spec": {"podCIDR": f"10.128.{index}.0/24"},
+        "metadata": {"name": name, "labels": labels, "annotations": annotations},
+        "spec": spec,
         "status": _node_status(name, index),
     }
 
@@ -66,7 +78,7 @@ def _node_status(name: str, index: int) -> dict[str, Any]:
     }
 
 
-def kubevirt_object() -> dict[str, Any]:
+def kubevirt_object(gates: tuple[str, ...] = DEFAULT_FEATURE_GATES) -> dict[str, Any]:
     now = now_rfc3339()
     return {
         "metadata": {"name": KUBEVIRT_NAME, "namespace": NAMESPACE,
@@ -76,7 +88,7 @@ def kubevirt_object() -> dict[str, Any]:
         "spec": {"certificateRotateStrategy": {}, "workloadUpdateStrategy": {
             "workloadUpdateMethods": ["LiveMigrate"]},
             "configuration": {
-                "developerConfiguration": {"featureGates": list(FEATURE_GATES)},
+                "developerConfiguration": {"featureGates": list(gates)},
                 "migrations": {"parallelMigrationsPerCluster": 5,
                                "parallelOutboundMigrationsPerNode": 2,
                                "completionTimeoutPerGiB": 150, "progressTimeout": 150,
@@ -100,7 +112,7 @@ def kubevirt_object() -> dict[str, Any]:
     }
 
 
-def hyperconverged_object() -> dict[str, Any]:
+def hyperconverged_object(gates: tuple[str, ...] = DEFAULT_FEATURE_GATES) -> dict[str, Any]:
     now = now_rfc3339()
     conditions = [
         {"type": t, "status": s, "reason": "ReconcileCompleted",
@@ -108,8 +120,13 @@ def hyperconverged_object() -> dict[str, Any]:
          "observedGeneration": 1}
         for t, s in (("ReconcileComplete", "True"), ("Available", "True"),
                      ("Progressing", "False"), ("Degraded", "False"), ("Upgradeable", "True"))]
+    annotations = {}
+    if tuple(gates) != DEFAULT_FEATURE_GATES:
+        annotations[HCO_JSONPATCH] = json.dumps([{
+            "op": "replace", "path": "/spec/configuration/developerConfiguration/featureGates",
+            "value": list(gates)}])
     return {
-        "metadata": {"name": HCO_NAME, "namespace": NAMESPACE,
+        "metadata": {"name": HCO_NAME, "namespace": NAMESPACE, "annotations": annotations,
                      "finalizers": ["kubevirt.io/hyperconverged"]},
         "spec": {"featureGates": {"downwardMetrics": False, "deployKubeSecondaryDNS": False,
                                   "disableMDevConfiguration": False,
@@ -133,14 +150,16 @@ def hyperconverged_object() -> dict[str, Any]:
     }
 
 
-def bootstrap(store: Any, nodes: tuple[str, ...]) -> None:
+def bootstrap(store: Any, nodes: tuple[str, ...], schedulable: int | None = None,
+              gates: tuple[str, ...] = DEFAULT_FEATURE_GATES) -> None:
     """Create what a freshly installed cluster shows; idempotent."""
+    workers = len(nodes) if schedulable is None else schedulable
     for index, name in enumerate(nodes):
         if store.try_get("nodes", None, name) is None:
-            store.create("nodes", node_object(name, index))
+            store.create("nodes", node_object(name, index, index < workers))
     if store.try_get("namespaces", None, NAMESPACE) is None:
         store.create("namespaces", {"metadata": {"name": NAMESPACE}})
-    for ref, obj in (("kubevirt.io/kubevirts", kubevirt_object()),
-                     ("hco.kubevirt.io/hyperconvergeds", hyperconverged_object())):
+    for ref, obj in (("kubevirt.io/kubevirts", kubevirt_object(gates)),
+                     ("hco.kubevirt.io/hyperconvergeds", hyperconverged_object(gates))):
         if store.try_get(ref, NAMESPACE, obj["metadata"]["name"]) is None:
             store.create(ref, obj)  # controllers' own writes may carry status

@@ -33,11 +33,13 @@ class Guest:
     """One running guest: its process, its terminal and its disk links."""
 
     def __init__(self, name: str, workdir: Path, config: GuestConfig,
-                 hide_tools: tuple[str, ...] = (), protect: Path | None = None) -> None:
+                 hide_tools: tuple[str, ...] = (), protect: Path | None = None,
+                 connected: bool = True) -> None:
         self.name = name
         self.workdir = workdir
         self.config = config
         self.hide_tools = hide_tools
+        self.connected = connected  # whether cloud-init's package installs reach a mirror
         self.protect = protect or workdir  # the lab state folder overlays must not cover
         self.dev_root = workdir / "devroot"
         self.process: asyncio.subprocess.Process | None = None
@@ -71,6 +73,8 @@ class Guest:
             "name": self.name, "dev_root": str(self.dev_root),
             "work": str(self.workdir / "layers"), "home": str(self.workdir / "home"),
             "hide": list(self.hide_tools), "protect": str(self.protect),
+            "connected": self.connected,
+            "status_file": str(self.workdir / "cloud-init-status"),
             # A real guest's /tmp is its own; host processes share one, so each guest
             # gets a private TMPDIR instead.
             "tmp": str(self.workdir / "tmp")}

@@ -66,8 +66,23 @@ def _spec(vmi: dict[str, Any], node: str) -> dict[str, Any]:
                                "limits": {"devices.kubevirt.io/kvm": "1"}},
                  "volumeMounts": mounts, "volumeDevices": devices,
                  "imagePullPolicy": "IfNotPresent"}
+    containers = [container]
+    for volume in vmi["spec"].get("volumes", []):
+        image = (volume.get("containerDisk") or {}).get("image")
+        if image:  # KubeVirt serves each containerDisk from a container of its own
+            containers.append({"name": f"volume{volume['name']}", "image": image,
+                               "imagePullPolicy": "IfNotPresent",
+                               "command": ["/usr/bin/container-disk"]})
+        source = volume.get("cloudInitNoCloud") or volume.get("cloudInitConfigDrive") or {}
+        ref = source.get("secretRef")  # UserDataSecretRef's JSON name
+        if ref:  # mounted for virt-launcher to read (rendervolumes.go)
+            volumes.append({"name": f"{volume['name']}-udata",
+                            "secret": {"secretName": ref.get("name", "")}})
+            mounts.append({"name": f"{volume['name']}-udata", "readOnly": True,
+                           "subPath": "userdata", "mountPath":
+                           f"/var/run/kubevirt-private/secret/{volume['name']}/userdata"})
     return {"nodeName": node, "nodeSelector": {"kubevirt.io/schedulable": "true"},
-            "containers": [container], "volumes": volumes, "restartPolicy": "Never",
+            "containers": containers, "volumes": volumes, "restartPolicy": "Never",
             "serviceAccountName": "default", "terminationGracePeriodSeconds": 210,
             "automountServiceAccountToken": False, "dnsPolicy": "ClusterFirst",
             "schedulerName": "default-scheduler"}

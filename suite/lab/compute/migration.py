@@ -1,4 +1,5 @@
-"""Live migration: the VirtualMachineInstanceMigration admission webhook and controller.
+"""Live migration: the VirtualMachineInstanceMigration controller (its webhooks are in
+suite.lab.admission.kubevirt_migration).
 
 Phases as KubeVirt's migration controller drives them: Pending -> Scheduling (target
 virt-launcher pod created) -> Scheduled (its volumes attached on the target node, pod
@@ -6,7 +7,12 @@ running) -> PreparingTarget -> TargetReady -> Running (migrationState.startTimes
 -> Succeeded, with `phaseTransitionTimestamps` and the VMI's `migrationState`. The guest
 process survives: only its disk links move to the target node's devices; the source
 pod ends Completed and the source attachments go. A class with the `migration-fails`
-fault ends Failed with the VMI still on its source.
+fault ends Failed with the VMI still on its source. When no other worker fits (one
+schedulable node), the target pod stays Pending Unschedulable with the scheduler's
+message, the migration stays Scheduling with MigrationTargetPodUnschedulable Warnings,
+and after KubeVirt's unschedulable timeout (300 s, or the migration's
+`kubevirt.io/migrationUnschedulablePodTimeoutSeconds`) the pod is deleted and the
+migration fails (kubevirt pkg/virt-controller/watch/migration/migration.go).
 """
 
 from __future__ import annotations
@@ -14,13 +20,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ..admission.kubevirt_migration import migration_admission
 from ..clock import now_rfc3339_micro
-from ..errors import ApiError
 from ..events import record_event
-from . import conditions as cond
 from .boot import link_disks
 from .launcher import completed_status, launcher_pod, pods_of, running_status
 from .runtime import Compute
+from .unschedulable import fit_error, unschedulable_status
 from .vmi import VmiController
 from .vmistatus import with_phase
 
@@ -28,50 +34,23 @@ VMI = "kubevirt.io/virtualmachineinstances"
 VMIM = "kubevirt.io/virtualmachineinstancemigrations"
 LABEL_VMI = "kubevirt.io/vmi-name"
 FINAL = ("Succeeded", "Failed")
-WEBHOOK = 'admission webhook "migration-create-validator.kubevirt.io" denied the request: '
 FAULT_REASON = ("Live migration failed error encountered during MigrateToURI3 libvirt api "
                 "call: virError(Code=1, Domain=10, Message='internal error: unable to execute "
                 "QEMU command 'migrate': Unable to write to socket: Broken pipe')")
 ABORTED = "Live migration has been aborted"
 COPY_SECONDS = 0.3  # the memory copy; the lab guest has little to copy
+ANN_UNSCHEDULABLE_TIMEOUT = "kubevirt.io/migrationUnschedulablePodTimeoutSeconds"
+UNSCHEDULABLE_TIMEOUT_S = 300
+REMOVED = "Migration target pod was removed during active migration."
 
 
 class MigrationFailed(Exception):
     """Ends a migration Failed with this message as the reason."""
 
 
-def _deny(message: str) -> ApiError:
-    return ApiError(400, "BadRequest", WEBHOOK + message)
-
-
 def admit(store: Any) -> Any:
-    """migration-create-validator: KubeVirt's checks, in its order, with its texts."""
-    def hook(op: str, resource: Any, obj: dict[str, Any], _old: Any) -> None:
-        if op != "CREATE" or (resource.group, resource.plural) != (
-                "kubevirt.io", "virtualmachineinstancemigrations"):
-            return
-        ns, name = obj["metadata"].get("namespace", ""), obj.get("spec", {}).get("vmiName")
-        if not name:  # a schema cause: KubeVirt answers 422 Invalid for those
-            raise ApiError(422, "Invalid", WEBHOOK + "vmiName is missing", {"causes": [{
-                "reason": "FieldValueRequired", "message": "vmiName is missing",
-                "field": "spec.vmiName"}]})
-        vmi = store.try_get(VMI, ns, name)
-        if vmi is None:
-            raise _deny(f'the VMI "{ns}/{name}" does not exist')
-        status = vmi.get("status", {})
-        if status.get("phase") in FINAL:
-            raise _deny("Cannot migrate VMI in finalized state.")
-        migratable = cond.get(status.get("conditions"), "LiveMigratable")
-        if migratable is not None and migratable.get("status") == "False":
-            raise _deny(f"Cannot migrate VMI, Reason: {migratable.get('reason', '')}, "
-                        f"Message: {migratable.get('message', '')}")
-        for other in store.list(VMIM, ns, label_selector=f"{LABEL_VMI}={name}")[0]:
-            if other.get("status", {}).get("phase") not in FINAL:
-                raise _deny(f"in-flight migration detected. Active migration job "
-                            f"({other['metadata']['uid']}) is currently already in progress "
-                            f"for VMI {name}.")
-        obj["metadata"].setdefault("labels", {})[LABEL_VMI] = name
-    return hook
+    """migration-create/update-validator: the webhooks live in suite.lab.admission."""
+    return migration_admission(store)
 
 
 class MigrationController:
@@ -126,6 +105,8 @@ class MigrationController:
         source = vmi["status"]["nodeName"]
         selector = dict(vmi["spec"].get("nodeSelector") or {})
         selector.update(vmim["spec"].get("addedNodeSelector") or {})
+        if not self.compute.fitting_nodes(avoid=source, selector=selector):
+            await self._unschedulable(vmim, vmi, source, selector)
         target = self.compute.pick_node(avoid=source, selector=selector)
         pod = self.store.create("pods", launcher_pod(vmi, target, vmim["metadata"]["uid"]))
         self._phase(vmim, "Scheduling")
@@ -133,8 +114,7 @@ class MigrationController:
             if self.vmis.attach_all(vmi, target, pod):
                 break
             if self._refused(pod):
-                raise MigrationFailed("Migration target pod was removed during active "
-                                      "migration.")
+                raise MigrationFailed(REMOVED)
             await asyncio.sleep(0.1)
         else:
             raise MigrationFailed("Timed out waiting for the target pod's volumes to attach")
@@ -143,6 +123,45 @@ class MigrationController:
                               self.compute.node_ip(target), "10.128.9.9")))
         self._phase(vmim, "Scheduled")
         return pod
+
+    async def _unschedulable(self, vmim: dict[str, Any], vmi: dict[str, Any], source: str,
+                             selector: dict[str, str]) -> None:
+        """A target pod no node accepts, until KubeVirt's timeout removes it (raises)."""
+        nodes = [self.store.get("nodes", None, n) for n in self.compute.ctx.nodes]
+        message = fit_error(nodes, source, selector)
+        manifest = launcher_pod(vmi, "", vmim["metadata"]["uid"])
+        manifest["spec"].pop("nodeName")
+        manifest["metadata"]["labels"].pop("kubevirt.io/nodeName")
+        manifest["status"] = unschedulable_status(message)
+        pod = self.store.create("pods", manifest)
+        ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        record_event(self.store, pod, "FailedScheduling", message, type_="Warning",
+                     component="default-scheduler")
+        self._phase(vmim, "Scheduling")
+        annotations = vmim["metadata"].get("annotations") or {}
+        try:
+            timeout = int(annotations.get(ANN_UNSCHEDULABLE_TIMEOUT, UNSCHEDULABLE_TIMEOUT_S))
+        except ValueError:
+            timeout = UNSCHEDULABLE_TIMEOUT_S
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            while loop.time() < deadline:
+                record_event(self.store, vmim, "MigrationTargetPodUnschedulable",
+                             f"Migration target pod for VMI [{ns}/{vmi['metadata']['name']}] "
+                             "is currently unschedulable.", type_="Warning",
+                             component="virtualmachine-controller")
+                await asyncio.sleep(min(1.0, max(0.0, deadline - loop.time())))
+        finally:
+            self._delete_pod(ns, name)
+        record_event(self.store, vmim, "SuccessfulDelete",
+                     f"unschedulable pod {ns}/{name} timeout period exceeded",
+                     component="virtualmachine-controller")
+        raise MigrationFailed(REMOVED)
+
+    def _delete_pod(self, namespace: str, name: str) -> None:
+        if self.store.try_get("pods", namespace, name) is not None:
+            self.store.delete("pods", namespace, name)
 
     def _refused(self, pod: dict[str, Any]) -> bool:
         events, _ = self.store.list("events", pod["metadata"]["namespace"])

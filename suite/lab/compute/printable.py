@@ -90,6 +90,10 @@ def _volume_states(_vm: dict[str, Any], vmi: dict[str, Any] | None, start: bool,
 
 
 def _late_states(vm: dict[str, Any], vmi: dict[str, Any] | None, start: bool, *_: Any) -> str:
+    synced = cond.get((vmi or {}).get("status", {}).get("conditions"), "Synchronized") or {}
+    if synced.get("status") == "False" and synced.get("reason") in ("ErrImagePull",
+                                                                      "ImagePullBackOff"):
+        return str(synced["reason"])
     phase = (vmi or {}).get("status", {}).get("phase", "")
     if (vmi is None and start) or (vmi is not None and phase in STARTING):
         return "Starting"

@@ -28,13 +28,19 @@ class Compute:
     def node_ip(self, node: str) -> str:
         return f"192.168.126.{10 + self.node_index(node)}"
 
+    def fitting_nodes(self, avoid: str | None = None,
+                      selector: dict[str, str] | None = None) -> list[str]:
+        """Workers that accept VMs (control-plane nodes are tainted) matching `selector`."""
+        return [node for node in self.ctx.schedulable_nodes
+                if node != avoid and self._matches(node, selector or {})]
+
     def pick_node(self, avoid: str | None = None,
                   selector: dict[str, str] | None = None) -> str:
         """The node matching `selector` that runs the fewest launcher and lab pods."""
-        load = {node: 0 for node in self.ctx.nodes
-                if node != avoid and self._matches(node, selector or {})}
+        load = dict.fromkeys(self.fitting_nodes(avoid, selector), 0)
         if not load:  # nothing fits: stay schedulable, as a lab should not deadlock
-            load = {node: 0 for node in self.ctx.nodes if node != avoid}
+            load = {node: 0 for node in self.ctx.schedulable_nodes if node != avoid} or {
+                node: 0 for node in self.ctx.schedulable_nodes}
         for pod in self.store.list("pods")[0]:
             node = pod.get("spec", {}).get("nodeName")
             if node in load and pod.get("status", {}).get("phase") in ("Pending", "Running"):

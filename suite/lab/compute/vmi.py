@@ -15,7 +15,24 @@ from typing import Any
 from ..events import record_event
 from . import conditions as cond
 from .boot import boot_guest
-from .launcher import completed_status, launcher_pod, pods_of, running_status
+from .launcher import (
+    completed_status,
+    launcher_pod,
+    pending_status,
+    pods_of,
+    running_status,
+)
+from .podstart import (
+    SCHEDULE_BACKOFF_S,
+    bound_a_moment_ago,
+    clear_pull_failure,
+    missing_user_data_secret,
+    report_failed_mount,
+    report_pull_failure,
+    unbound_claims_message,
+    unpullable_image,
+    unscheduled,
+)
 from .runtime import Compute
 from .vmifacts import pod_ip
 from .vmistatus import running_conditions, with_phase
@@ -40,6 +57,8 @@ class VmiController:
         self.compute = compute
         self.store = compute.store
         self._shutdowns: dict[str, float] = {}  # VMI uid -> when its guest is gone
+        self._pull_failing: dict[str, float] = {}  # VMI uid -> first failed image pull
+        self._held: dict[str, tuple[str, float]] = {}  # VMI uid -> (node, scheduler retry)
 
     async def reconcile(self, namespace: str, name: str) -> float | None:
         vmi = self.store.try_get(VMI, namespace, name)
@@ -88,25 +107,67 @@ class VmiController:
         return 0.0
 
     def _create_launcher(self, vmi: dict[str, Any], node: str) -> None:
-        pod = self.store.create("pods", launcher_pod(vmi, node))
+        manifest = launcher_pod(vmi, node)
+        held = bound_a_moment_ago(self.store, self.compute, self.pvcs(vmi))
+        message = unbound_claims_message(len(self.compute.ctx.nodes))
+        if held:  # `schedule-backoff`: the scheduler has not seen the bind yet
+            manifest = unscheduled(manifest, message)
+            self._held[vmi["metadata"]["uid"]] = (
+                node, asyncio.get_running_loop().time() + SCHEDULE_BACKOFF_S)
+        pod = self.store.create("pods", manifest)
         record_event(self.store, vmi, "SuccessfulCreate",
                      f"Created virtual machine pod {pod['metadata']['name']}",
                      component="virtualmachine-controller")
+        if held:
+            record_event(self.store, pod, "FailedScheduling", message, type_="Warning",
+                         component="default-scheduler")
 
         def scheduling(obj: dict[str, Any]) -> None:
             status = obj["status"]
             with_phase(status, "Scheduling")
-            status["activePods"] = {pod["metadata"]["uid"]: node}
-            cond.drop(status.setdefault("conditions", []), "Provisioning")
+            status["activePods"] = {pod["metadata"]["uid"]: "" if held else node}
+            conditions = status.setdefault("conditions", [])
+            cond.drop(conditions, "Provisioning")
+            if held:
+                cond.put(conditions, "PodScheduled", "False", "Unschedulable", message)
         self._mutate(vmi, scheduling)
+
+    def _place_held(self, vmi: dict[str, Any], pod: dict[str, Any]) -> float | None:
+        """The scheduler's retry after its backoff: the pod gets its node."""
+        node, retry = self._held.get(vmi["metadata"]["uid"], ("", 0.0))
+        left = retry - asyncio.get_running_loop().time()
+        if left > 0:
+            return left
+        node = node or self.compute.pick_node()
+        self._held.pop(vmi["metadata"]["uid"], None)
+
+        def place(obj: dict[str, Any]) -> None:
+            obj["spec"]["nodeName"] = node
+            obj["metadata"]["labels"]["kubevirt.io/nodeName"] = node
+            obj["status"] = pending_status()
+        placed = self.store.mutate("pods", pod["metadata"]["namespace"],
+                                   pod["metadata"]["name"], place)
+        record_event(self.store, placed, "Scheduled",
+                     f"Successfully assigned {placed['metadata']['namespace']}/"
+                     f"{placed['metadata']['name']} to {node}", component="default-scheduler")
+
+        def scheduled(obj: dict[str, Any]) -> None:
+            obj["status"]["activePods"] = {pod["metadata"]["uid"]: node}
+            cond.drop(obj["status"].setdefault("conditions", []), "PodScheduled")
+        self._mutate(vmi, scheduled)
+        return None
 
     async def _scheduling(self, vmi: dict[str, Any]) -> float | None:
         pod = self._launcher(vmi)
         if pod is None:
             self._fail(vmi, "virt-launcher pod disappeared before the guest started")
             return None
+        if not pod["spec"].get("nodeName"):
+            return self._place_held(vmi, pod) or 0.0
         node = pod["spec"]["nodeName"]
         if not self.attach_all(vmi, node, pod):
+            return 1.0
+        if self._kubelet_stalls(vmi, pod):
             return 1.0
         ip = pod_ip(vmi["metadata"]["uid"], self.compute.node_index(node))
         self.store.mutate("pods", pod["metadata"]["namespace"], pod["metadata"]["name"],
@@ -119,6 +180,23 @@ class VmiController:
             with_phase(obj["status"], "Scheduled")
         self._mutate(vmi, scheduled)
         return 0.0
+
+    def _kubelet_stalls(self, vmi: dict[str, Any], pod: dict[str, Any]) -> bool:
+        """A missing cloud-init Secret or an image the cluster cannot pull (podstart.py)."""
+        missing = missing_user_data_secret(self.store, vmi)
+        if missing is not None:
+            report_failed_mount(self.store, pod, *missing)
+            return True
+        uid = vmi["metadata"]["uid"]
+        unpullable = unpullable_image(self.compute.ctx.cluster, vmi)
+        if unpullable is not None:
+            now = asyncio.get_running_loop().time()
+            first = self._pull_failing.setdefault(uid, now)
+            report_pull_failure(self.store, vmi, pod, *unpullable, elapsed_s=now - first)
+            return True
+        self._pull_failing.pop(uid, None)
+        clear_pull_failure(self.store, vmi)
+        return False
 
     async def _boot(self, vmi: dict[str, Any]) -> float | None:
         uid = vmi["metadata"]["uid"]
@@ -203,7 +281,8 @@ class VmiController:
                 self.store.mutate("pods", pod["metadata"]["namespace"], pod["metadata"]["name"],
                                   lambda p: p.__setitem__("status", completed_status(
                                       p.get("status", {}))))
-            self.detach_all(vmi, pod["spec"]["nodeName"])
+            if pod["spec"].get("nodeName"):  # an unschedulable pod never had a node
+                self.detach_all(vmi, pod["spec"]["nodeName"])
 
     async def _finish(self, vmi: dict[str, Any]) -> float | None:
         """A deleted VMI shuts down first (as a guest does on ACPI power-off), so clients

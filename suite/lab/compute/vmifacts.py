@@ -74,10 +74,13 @@ def interfaces(spec: dict[str, Any], uid: str, ip: str) -> list[dict[str, Any]]:
     return out
 
 
-def hidden_tools(spec: dict[str, Any]) -> tuple[str, ...]:
-    """Images named with `nofio` boot a guest without fio (the missing-tool path)."""
+def hidden_tools(spec: dict[str, Any], cluster: Any) -> tuple[str, ...]:
+    """The tools the guest's image lacks: fio, unless its containerDisk image is one the
+    cluster profile lists with `fio: true` (Fedora Cloud, like most cloud images, has
+    none; cloud-init `packages:` can still install it on a connected cluster)."""
     for volume in spec.get("volumes", []):
-        image = (volume.get("containerDisk") or {}).get("image", "")
-        if "nofio" in image:
-            return ("fio",)
-    return ()
+        image = (volume.get("containerDisk") or {}).get("image")
+        facts = cluster.image(image) if image else None
+        if facts is not None and facts.fio:
+            return ()
+    return ("fio",)

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..clock import now_rfc3339_micro
 from . import conditions as cond
+from .hotplug import keep_hotplug
 from .launcher import LAUNCHER_IMAGE
 from .vmifacts import guest_os_info, interfaces, live_migratable, migration_method, pod_ip
 from .volumes import disks_of, volume_status
@@ -34,7 +35,8 @@ def running_conditions(vmi: dict[str, Any], pvcs: dict[str, dict[str, Any]],
     if agent is None:
         conditions.append({"type": "AgentConnected", "status": "True",
                            "lastProbeTime": None, "lastTransitionTime": None})
-    status["volumeStatus"] = volume_status(disks, pvcs, spec)
+    status["volumeStatus"] = keep_hotplug(status.get("volumeStatus"),
+                                          volume_status(disks, pvcs, spec))
     uid = vmi["metadata"]["uid"]
     status["interfaces"] = interfaces(spec, uid, pod_ip(uid, node_index))
     status["guestOSInfo"] = guest_os_info()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import mounts
+from .budget import Budgets
 from .daemon import Daemon, DaemonConfig
 from .errors import DataPlaneError
 from .images import ImageRef, LuksHeaders, convert, copy_sparse, fill_zeroes, make_plain
@@ -45,6 +46,7 @@ class DataPlane:
         self._snapshots: dict[str, Snapshot] = {}
         self._luks = LuksHeaders(self.state_dir / "luks-headers")
         self.nodes = NodeView(self.state_dir / "nodes")
+        self.budgets = Budgets()  # host-assisted copies share their class's pipe
 
     # ---- provisioning -------------------------------------------------------------
 
@@ -83,8 +85,13 @@ class DataPlane:
         spec.check(handle)
         if handle in self._volumes:
             raise DataPlaneError(f"volume {handle} already exists")
-        vol = Volume(handle, self.state_dir / "volumes" / handle, spec, capacity,
-                     spec.export_size(capacity))
+        export_size = spec.export_size(capacity)
+        if source is not None and spec.volume_mode == "Filesystem" and \
+                export_size < source.payload <= capacity:
+            # CDI copies a clone's image at its virtual size; a sparse disk.img fits in a
+            # filesystem whose usable space KubeVirt's rule would size smaller
+            export_size = source.payload
+        vol = Volume(handle, self.state_dir / "volumes" / handle, spec, capacity, export_size)
         if vol.export_size <= 0:
             raise DataPlaneError(f"volume {handle}: {capacity} bytes is too small")
         self._check_fits(vol, source)
@@ -239,6 +246,9 @@ class DataPlane:
             await self._flush(source)
             origin = Snapshot("clone", source.image, source.export_size, source.capacity,
                               source.spec.volume_mode, source_handle)
+            if target.spec.volume_mode == "Filesystem" and \
+                    target.export_size < origin.payload <= target.capacity:
+                target.export_size = origin.payload  # as in _provision: CDI keeps the size
             self._check_fits(target, origin)
         async with target.lock:
             await self._refill(target, origin)
@@ -353,6 +363,10 @@ class DataPlane:
 
     async def export_path(self, handle: str) -> Path:
         return self._volume(handle).export
+
+    def allocated_bytes(self, handle: str) -> int:
+        """Bytes the volume's image really holds (holes excluded): what a copy moves."""
+        return self._volume(handle).disk.stat().st_blocks * 512
 
     async def volume_size(self, handle: str) -> int:
         """The volume's capacity in bytes (what the PV reports)."""

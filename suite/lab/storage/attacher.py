@@ -2,12 +2,14 @@
 
 Refusals are the driver's and the attach-detach controller's: the node's attach limit
 (CSINode allocatable.count) and an RWO volume already attached elsewhere (the real
-Multi-Attach error). Detach happens when the attachment is deleted; the finalizer
+Multi-Attach error). A driver with the `attach-slow` noise takes a few seconds to
+answer. Detach happens when the attachment is deleted; the finalizer
 `external-attacher/<driver>` holds it until then, as the real sidecar does.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -26,6 +28,7 @@ from .workqueue import Key, WorkQueue, feed
 
 VA = "storage.k8s.io/volumeattachments"
 MULTI_WRITER = ("ReadWriteMany", "ReadOnlyMany")
+ATTACH_SLOW_S = 2.0  # `attach-slow`: how long ControllerPublishVolume takes
 
 
 def finalizer_for(driver_name: str) -> str:
@@ -36,6 +39,7 @@ class Attacher:
     def __init__(self, ctx: Any, drivers: Drivers) -> None:
         self.ctx, self.drivers, self.store = ctx, drivers, ctx.store
         self.queue = WorkQueue(ctx, "attacher", self.reconcile)
+        self._asked: dict[str, float] = {}  # attachment -> when a slow driver was asked
 
     def start(self) -> None:
         self.ctx.spawn(feed(self.ctx, VA, self.queue, self._keys), "attacher-watch")
@@ -70,6 +74,12 @@ class Attacher:
         refusal = self._refusal(va, pv, driver)
         if refusal:
             return self._fail(va, refusal)
+        if driver.has_noise("attach-slow"):  # ControllerPublishVolume takes a while
+            now = asyncio.get_running_loop().time()
+            left = self._asked.setdefault(name, now) + ATTACH_SLOW_S - now
+            if left > 0:
+                return left
+            self._asked.pop(name, None)
         handle, node = pv["spec"]["csi"]["volumeHandle"], va["spec"]["nodeName"]
         await self.ctx.dataplane.attach(handle, node)
         device = str(await self.ctx.dataplane.device_path(handle, node))

@@ -40,9 +40,12 @@ def luks_passphrase(driver: DriverProfile) -> str:
 def bootstrap(ctx: Any, drivers: Drivers) -> None:
     _ensure(ctx, "namespaces", {"metadata": {"name": LUKS_SECRET_NAMESPACE}})
     for driver in drivers.by_class.values():
+        _ensure(ctx, "storage.k8s.io/storageclasses", storage_class(drivers, driver))
+        if not driver.is_csi:  # nothing behind the class: no secrets, snapshots, driver
+            _ensure(ctx, "cdi.kubevirt.io/storageprofiles", unsupported_profile(driver))
+            continue
         if driver.encryption == "luks":
             _ensure(ctx, "secrets", luks_secret(drivers, driver))
-        _ensure(ctx, "storage.k8s.io/storageclasses", storage_class(drivers, driver))
         if driver.snapshots:
             _ensure(ctx, "snapshot.storage.k8s.io/volumesnapshotclasses",
                     snapshot_class(driver))
@@ -75,6 +78,10 @@ def storage_class(drivers: Drivers, driver: DriverProfile) -> Obj:
         annotations[ANN_DEFAULT_CLASS] = "true"
     if driver.default_virt:
         annotations[ANN_DEFAULT_VIRT_CLASS] = "true"
+    if not driver.is_csi:
+        return {"metadata": {"name": driver.name, "annotations": annotations},
+                "provisioner": driver.class_provisioner, "reclaimPolicy": "Delete",
+                "volumeBindingMode": driver.volume_binding_mode}
     return {"metadata": {"name": driver.name, "annotations": annotations},
             "provisioner": driver.provisioner, "parameters": _parameters(drivers, driver),
             "reclaimPolicy": "Delete", "allowVolumeExpansion": driver.allow_expansion,
@@ -139,6 +146,17 @@ def storage_profile(driver: DriverProfile) -> Obj:
                          "labels": {"app": "containerized-data-importer",
                                     "cdi.kubevirt.io": ""}},
             "spec": spec, "status": status}
+
+
+def unsupported_profile(driver: DriverProfile) -> Obj:
+    """CDI's profile for a class it cannot use: no claim property sets (CDI lists
+    kubernetes.io/no-provisioner and NooBaa's obc among UnsupportedProvisioners in
+    pkg/storagecapabilities, and finds no PVs to learn a no-provisioner class from)."""
+    return {"metadata": {"name": driver.name,
+                         "labels": {"app": "containerized-data-importer",
+                                    "cdi.kubevirt.io": ""}},
+            "spec": {}, "status": {"storageClass": driver.name,
+                                   "provisioner": driver.class_provisioner}}
 
 
 def csi_node(ctx: Any, node: str, drivers: Drivers) -> Obj:

@@ -128,7 +128,8 @@ class Drivers:
         self.by_class = {d.name: d for d in drivers}
         self.by_provisioner: dict[str, DriverProfile] = {}
         for driver in drivers:
-            self.by_provisioner.setdefault(driver.provisioner, driver)
+            if driver.is_csi:  # a non-CSI class has no CSI driver behind it
+                self.by_provisioner.setdefault(driver.provisioner, driver)
 
     def for_pvc(self, pvc: Obj) -> DriverProfile | None:
         return self.by_class.get((pvc.get("spec") or {}).get("storageClassName") or "")

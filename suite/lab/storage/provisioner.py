@@ -32,11 +32,13 @@ from .common import (
     requested_bytes,
     volume_mode,
 )
-from .volumes import create_options, round_up_mib, volume_handle
+from .volumes import create_options, provisioned_size, volume_handle
 from .workqueue import Key, WorkQueue, feed
 
 COMPONENT = "external-provisioner"
 RETRY_S = 5.0
+NON_CSI_RESYNC_S = 15.0  # the PV controller's resync period
+NOISE_BACKOFF_S = 2.0  # external-provisioner's exponential backoff, first steps
 
 
 class ProvisionRefused(Exception):
@@ -51,6 +53,7 @@ class Provisioner:
     def __init__(self, ctx: Any, drivers: Drivers) -> None:
         self.ctx, self.drivers, self.store = ctx, drivers, ctx.store
         self.queue = WorkQueue(ctx, "provisioner", self.reconcile)
+        self._retried: set[str] = set()  # claims whose first CreateVolume already failed
 
     def start(self) -> None:
         self.ctx.spawn(feed(self.ctx, "persistentvolumeclaims", self.queue), "provisioner-watch")
@@ -69,19 +72,26 @@ class Provisioner:
                         "waiting for first consumer to be created before binding",
                         component="persistentvolume-controller")
             return None
+        if not driver.is_csi:
+            # the PV controller hands the claim to a provisioner that does not exist
+            # (no-provisioner) or never answers for a volume (object buckets): it waits
+            self._event(pvc, "ExternalProvisioning", _waiting_message(driver),
+                        component="persistentvolume-controller")
+            return NON_CSI_RESYNC_S
         return await self._provision(pvc, driver)
 
     def _claim(self, pvc: Obj, driver: DriverProfile) -> Obj:
         """What the PV controller does first: name the provisioner, protect the claim."""
         meta = pvc["metadata"]
         anns = meta.get("annotations") or {}
-        if anns.get(ANN_STORAGE_PROVISIONER) == driver.provisioner and \
+        if anns.get(ANN_STORAGE_PROVISIONER) == driver.class_provisioner and \
                 FIN_PVC_PROTECTION in (meta.get("finalizers") or []) and pvc.get("status"):
             return pvc
 
         def change(obj: Obj) -> None:
             a = obj["metadata"].setdefault("annotations", {})
-            a[ANN_STORAGE_PROVISIONER] = a[ANN_BETA_STORAGE_PROVISIONER] = driver.provisioner
+            a[ANN_STORAGE_PROVISIONER] = a[ANN_BETA_STORAGE_PROVISIONER] = \
+                driver.class_provisioner
             add_finalizer(obj, FIN_PVC_PROTECTION)
             obj["status"] = obj.get("status") or {"phase": "Pending"}
 
@@ -107,6 +117,14 @@ class Provisioner:
         if existing:  # provisioned on an earlier pass that lost a race while binding
             self._bind(pvc, existing)
             return None
+        if driver.has_noise("provision-retry") and pvc["metadata"]["uid"] not in self._retried:
+            # the first CreateVolume times out; the external-provisioner backs off, retries
+            self._retried.add(pvc["metadata"]["uid"])
+            self._event(pvc, "ProvisioningFailed",
+                        f'failed to provision volume with StorageClass "{driver.name}": '
+                        "rpc error: code = DeadlineExceeded desc = context deadline exceeded",
+                        type_="Warning")
+            return NOISE_BACKOFF_S
         try:
             pv = await self._create_volume(pvc, driver)
         except (SourceNotReady, DataPlaneError) as exc:
@@ -136,7 +154,7 @@ class Provisioner:
 
     async def _create_volume(self, pvc: Obj, driver: DriverProfile) -> Obj:
         handle = volume_handle(pvc)
-        size = round_up_mib(requested_bytes(pvc))
+        size = provisioned_size(driver, requested_bytes(pvc))
         options = create_options(self.ctx, driver, volume_mode(pvc))
         source = _data_source(pvc)
         dp = self.ctx.dataplane
@@ -216,7 +234,7 @@ class Provisioner:
 
 def _waiting_message(driver: DriverProfile) -> str:
     return (f"Waiting for a volume to be created either by the external provisioner "
-            f"'{driver.provisioner}' or manually by the system administrator. If volume "
+            f"'{driver.class_provisioner}' or manually by the system administrator. If volume "
             "creation is delayed, please verify that the volume creation is successful.")
 
 

@@ -6,7 +6,8 @@ must then grow the filesystem, which the lab does when the volume is attached to
 FileSystemResizePending, like a real cluster waiting for a pod. `offline` drivers only
 expand once no VolumeAttachment holds the volume (a VolumeResizeFailed warning says why
 until then). `online-expansion-invisible-to-guest` grows the storage while a running
-consumer keeps seeing the old size.
+consumer keeps seeing the old size; so does a cluster without KubeVirt's ExpandDisks
+feature gate (virt-handler then never resizes a running domain's disk).
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from .common import (
     volume_mode,
 )
 from .protection import in_use
-from .volumes import round_up_mib
+from .volumes import provisioned_size
 from .workqueue import Key, WorkQueue, feed
 
 VA = "storage.k8s.io/volumeattachments"
 PVC = "persistentvolumeclaims"
+NOISE_BACKOFF_S = 2.0  # the external-resizer's retry after a failed call
 FS_PENDING_MESSAGE = "Waiting for user to (re-)start a pod to finish file system resize of " \
     "volume on node."
 
@@ -40,6 +42,7 @@ class Resizer:
     def __init__(self, ctx: Any, drivers: Drivers) -> None:
         self.ctx, self.drivers, self.store = ctx, drivers, ctx.store
         self.queue = WorkQueue(ctx, "resizer", self.reconcile)
+        self._tried: set[tuple[str, int]] = set()  # (claim uid, size) already tried once
 
     def start(self) -> None:
         self.ctx.spawn(feed(self.ctx, PVC, self.queue), "resizer-watch")
@@ -59,14 +62,23 @@ class Resizer:
         if driver is None or pvc["metadata"].get("deletionTimestamp"):
             return None
         pv = self.store.get("persistentvolumes", None, pvc["spec"]["volumeName"])
-        wanted = round_up_mib(requested_bytes(pvc))
+        wanted = provisioned_size(driver, requested_bytes(pvc))
         if wanted > parse_quantity(pv["spec"]["capacity"]["storage"]):
-            return await self._expand_controller(pvc, pv, wanted, driver.expansion,
-                                                 driver.has_fault(
-                                                     "online-expansion-invisible-to-guest"))
+            # KubeVirt grows a running guest's disk only with the ExpandDisks gate
+            invisible = driver.has_fault("online-expansion-invisible-to-guest") or \
+                not self.ctx.cluster.has_gate("ExpandDisks")
+            return await self._expand_controller(pvc, pv, wanted, driver.expansion, invisible)
         if _status_of(pvc) == "NodeResizePending" and self._attached(pv):
             self._finish_node(pvc, pv)
         return None
+
+    def _first_try(self, pvc: Obj, wanted: int) -> bool:
+        """True once per claim and size: that ControllerExpandVolume call times out."""
+        key = (pvc["metadata"]["uid"], wanted)
+        if key in self._tried:
+            return False
+        self._tried.add(key)
+        return True
 
     def _attachments(self, pv: Obj) -> list[Obj]:
         return attachments_of(self.store, pv["metadata"]["name"])
@@ -91,14 +103,23 @@ class Resizer:
                         f"{pv['spec']['csi']['driver']} only supports offline expansion and "
                         "volume is currently in-use", "Warning")
             return 2.0  # the resizer retries; an attachment's removal also brings us back
+        driver = self.drivers.for_pvc(pvc)
+        if driver is not None and driver.has_noise("resize-retry") and \
+                self._first_try(pvc, wanted):
+            pvc = self._mark_resizing(pvc, wanted)  # the call went out, then timed out
+            self._event(pvc, "VolumeResizeFailed",
+                        f'resize volume "{pv["metadata"]["name"]}" by resizer '
+                        f'"{driver.provisioner}" failed: rpc error: code = '
+                        "DeadlineExceeded desc = context deadline exceeded", "Warning")
+            return NOISE_BACKOFF_S
         pvc = self._mark_resizing(pvc, wanted)
         self._event(pvc, "Resizing",
                     f"External resizer is resizing volume {pv['metadata']['name']}")
         await self.ctx.dataplane.resize(pv["spec"]["csi"]["volumeHandle"], wanted,
                                         visible_to_consumers=not (invisible and in_use))
-        self.store.mutate("persistentvolumes", None, pv["metadata"]["name"],
-                          lambda obj: obj["spec"]["capacity"].update(
-                              storage=format_quantity(wanted)))
+        pv = self.store.mutate("persistentvolumes", None, pv["metadata"]["name"],
+                               lambda obj: obj["spec"]["capacity"].update(
+                                   storage=format_quantity(wanted)))  # node step reads it
         if volume_mode(pvc) == "Filesystem":
             self._node_pending(pvc)
             if self._attached(pv):

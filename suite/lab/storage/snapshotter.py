@@ -25,6 +25,7 @@ VS, VSC, VSCLASS = f"{GROUP}/volumesnapshots", f"{GROUP}/volumesnapshotcontents"
 FIN_VS_BOUND = "snapshot.storage.kubernetes.io/volumesnapshot-bound-protection"
 FIN_VSC_BOUND = "snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection"
 COMPONENT = "snapshot-controller"
+SNAPSHOT_SLOW_S = 2.0  # `snapshot-slow`: cut, but not ready to use, for this long
 
 
 class SnapshotError(Exception):
@@ -40,6 +41,7 @@ class Snapshotter:
         self.ctx, self.drivers, self.store = ctx, drivers, ctx.store
         self.snapshots = WorkQueue(ctx, "snapshotter", self.reconcile_snapshot)
         self.contents = WorkQueue(ctx, "snapshot-contents", self.reconcile_content)
+        self._cut_at: dict[str, float] = {}  # snapshot uid -> when a slow driver cut it
 
     def start(self) -> None:
         self.ctx.spawn(feed(self.ctx, VS, self.snapshots), "snapshotter-watch")
@@ -71,8 +73,7 @@ class Snapshotter:
         driver = self.drivers.for_pv(pv)
         if driver is None:
             return None  # another driver's volume: not ours to snapshot
-        await self._take(vs, pv, vsclass, driver)
-        return None
+        return await self._take(vs, pv, vsclass, driver)
 
     def _inputs(self, vs: Obj) -> tuple[Obj, Obj]:
         ns, claim = vs["metadata"]["namespace"], vs["spec"]["source"]["persistentVolumeClaimName"]
@@ -110,7 +111,8 @@ class Snapshotter:
                                 f"Failed to set default snapshot class with error {detail}")
         return defaults[0]
 
-    async def _take(self, vs: Obj, pv: Obj, vsclass: Obj, driver: DriverProfile) -> None:
+    async def _take(self, vs: Obj, pv: Obj, vsclass: Obj,
+                    driver: DriverProfile) -> float | None:
         meta = vs["metadata"]
         vs = self.store.mutate(VS, meta["namespace"], meta["name"],
                                lambda o: add_finalizer(o, FIN_VS_BOUND))
@@ -118,39 +120,61 @@ class Snapshotter:
         snapshot_id = f"snapshot-{meta['uid']}"
         content = self.store.try_get(VSC, None, content_name) or \
             self.store.create(VSC, _content(vs, pv, vsclass, content_name))
-        if not (content.get("status") or {}).get("readyToUse"):
+        cstatus = content.get("status") or {}
+        now = time.monotonic()
+        if not cstatus.get("snapshotHandle"):
             await self.ctx.dataplane.snapshot(
                 pv["spec"]["csi"]["volumeHandle"], snapshot_id,
                 from_birth=driver.has_fault("snapshot-restores-stale-data"))
-            content = self._content_ready(content_name, snapshot_id, pv)
-        self._snapshot_ready(vs, content)
+            slow = driver.has_noise("snapshot-slow")
+            content = self._content_cut(content_name, snapshot_id, pv, ready=not slow)
+            if slow:  # cut (creationTime set), then post-processed for a while
+                self._cut_at[meta["uid"]] = now
+                self._snapshot_status(vs, content, ready=False)
+                return SNAPSHOT_SLOW_S
+        elif not cstatus.get("readyToUse"):
+            left = self._cut_at.get(meta["uid"], now) + SNAPSHOT_SLOW_S - now
+            if left > 0:
+                return left
+            content = self.store.mutate(VSC, None, content_name,
+                                        lambda o: o["status"].update(readyToUse=True))
+        self._cut_at.pop(meta["uid"], None)
+        self._snapshot_status(vs, content, ready=True)
+        return None
 
-    def _content_ready(self, name: str, snapshot_id: str, pv: Obj) -> Obj:
+    def _content_cut(self, name: str, snapshot_id: str, pv: Obj, ready: bool) -> Obj:
         size = parse_quantity(pv["spec"]["capacity"]["storage"])
 
-        def ready(obj: Obj) -> None:
+        def cut(obj: Obj) -> None:
             obj["status"] = {"snapshotHandle": snapshot_id, "creationTime": time.time_ns(),
-                             "restoreSize": size, "readyToUse": True}
+                             "restoreSize": size, "readyToUse": ready}
 
-        return self.store.mutate(VSC, None, name, ready)
+        return self.store.mutate(VSC, None, name, cut)
 
-    def _snapshot_ready(self, vs: Obj, content: Obj) -> None:
+    def _snapshot_status(self, vs: Obj, content: Obj, ready: bool) -> None:
         meta, cstatus = vs["metadata"], content["status"]
         created = time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                 time.gmtime(cstatus["creationTime"] / 1e9))
 
-        def ready(obj: Obj) -> None:
+        def status(obj: Obj) -> None:
             obj["status"] = {"boundVolumeSnapshotContentName": content["metadata"]["name"],
-                             "creationTime": created, "readyToUse": True,
+                             "creationTime": created, "readyToUse": ready,
                              "restoreSize": format_quantity(cstatus["restoreSize"])}
 
-        vs = self.store.mutate(VS, meta["namespace"], meta["name"], ready)
+        vs = self.store.mutate(VS, meta["namespace"], meta["name"], status)
         qualified = f"{meta['namespace']}/{meta['name']}"
-        record_event(self.store, vs, "SnapshotCreated",
-                     f"Snapshot {qualified} was successfully created by the CSI driver.",
-                     component=COMPONENT)
-        record_event(self.store, vs, "SnapshotReady", f"Snapshot {qualified} is ready to use.",
-                     component=COMPONENT)
+        if not self._announced(vs, "SnapshotCreated"):
+            record_event(self.store, vs, "SnapshotCreated",
+                         f"Snapshot {qualified} was successfully created by the CSI driver.",
+                         component=COMPONENT)
+        if ready:
+            record_event(self.store, vs, "SnapshotReady",
+                         f"Snapshot {qualified} is ready to use.", component=COMPONENT)
+
+    def _announced(self, vs: Obj, reason: str) -> bool:
+        events = self.store.list("events", vs["metadata"]["namespace"])[0]
+        return any(e.get("involvedObject", {}).get("uid") == vs["metadata"]["uid"]
+                   and e.get("reason") == reason for e in events)
 
     def _error(self, vs: Obj, exc: SnapshotError) -> None:
         def failed(obj: Obj) -> None:

@@ -20,6 +20,15 @@ def round_up_mib(size: int) -> int:
     return -(-size // MIB) * MIB
 
 
+def provisioned_size(driver: Any, requested: int) -> int:
+    """What the driver allocates: whole MiB, or whole GiB for a driver with the
+    `capacity-rounds-up` noise (as Ceph RBD and most cloud disks do), so the claim's
+    capacity can exceed its request."""
+    if driver.has_noise("capacity-rounds-up"):
+        return -(-requested // (1024 * MIB)) * 1024 * MIB
+    return round_up_mib(requested)
+
+
 def volume_handle(pvc: dict[str, Any]) -> str:
     """The CSI volume id; short and readable so `state_dir/volumes/<handle>` is easy to find."""
     return f"vol-{pvc['metadata']['uid'][:18]}"

@@ -73,3 +73,61 @@ def test_watch_streams_are_cut(faulty: Lab, api_client: client.ApiClient, ns: st
                                        timeout_seconds=20))
     assert [e["object"].metadata.name for e in events] == ["a", "b"]
     assert time.monotonic() - started < 10  # cut, not ended by its timeout
+
+
+API_PROFILE = """
+drivers:
+  - name: quiet
+    provisioner: quiet.csi.lab.io
+    volumeBindingMode: Immediate
+    modes: {Filesystem: [ReadWriteOnce]}
+    expansion: none
+    snapshots: false
+    clone: copy
+    encryption: none
+    faults: []
+cluster:
+  api: {throttle429: 0.3, errors5xx: 0.2, watchCutAfterS: 1, latencyMs: 20}
+"""
+
+
+def _raw(lab: Lab, path: str) -> tuple[int, dict[str, str], bytes, float]:
+    context = ssl.create_default_context(cafile=str(lab.server.tls.ca_cert))
+    request = urllib.request.Request(f"{lab.server_url}{path}",
+                                     headers={"Authorization": f"Bearer {lab.token}"})
+    start = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=20) as reply:
+            return reply.status, dict(reply.headers), reply.read(), time.monotonic() - start
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read(), time.monotonic() - start
+
+
+def test_the_driver_files_api_faults_refuse_delay_and_cut(
+        lab_factory: Callable[[str], Lab]) -> None:
+    lab = lab_factory(API_PROFILE)
+    codes: dict[int, int] = {}
+    for _ in range(120):
+        status, headers, body, seconds = _raw(lab, "/api/v1/namespaces/default/configmaps")
+        codes[status] = codes.get(status, 0) + 1
+        assert seconds >= 0.02  # latencyMs is added to every request, refused or not
+        if status == 429:
+            assert headers["Retry-After"] == "1"
+            assert json.loads(body)["reason"] == "TooManyRequests"
+        elif status != 200:
+            assert status in (500, 503) and json.loads(body)["kind"] == "Status"
+    # About 30% 429 and 20% 5xx of 120 requests: far from 0 and from all.
+    assert 15 <= codes.get(429, 0) <= 60, codes
+    assert 8 <= codes.get(500, 0) + codes.get(503, 0) <= 45, codes
+    assert codes.get(200, 0) >= 30, codes
+    # The lab's own paths are never refused.
+    assert all(_raw(lab, "/lab/errors")[0] == 200 for _ in range(20))
+    faults = json.loads(_raw(lab, "/lab/faults")[2])
+    assert faults["byCode"]["429"] == codes[429]
+    # A watch with a long timeout is cut after watchCutAfterS.
+    for _ in range(20):
+        status, _, _, seconds = _raw(lab, "/api/v1/namespaces/default/configmaps?watch=true"
+                                          "&timeoutSeconds=30")
+        if status == 200:
+            break
+    assert status == 200 and 0.9 <= seconds < 5, seconds

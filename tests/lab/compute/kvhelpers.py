@@ -56,7 +56,9 @@ class Console:
                 continue
 
     def login(self, user: str, password: str) -> None:
-        """Log in; a shell left logged in by an earlier client is logged out first."""
+        """Log in; a shell left logged in by an earlier client is logged out first. Then
+        wait for cloud-init, as on a real VM: its final lines land on the console after
+        the login prompt and would otherwise mix into a command's output."""
         self.send("\r")
         if not self.expect(r"(login: |[$#] )$", 30).endswith("login: "):
             self.send("exit\r")
@@ -64,6 +66,9 @@ class Console:
         self.send(user + "\r")
         self.expect(r"Password: ")
         self.send(password + "\r")
+        self.expect(r"[$#] $")
+        self.send("cloud-init status --wait >/dev/null 2>&1; echo cloud-init-$?\r")
+        self.expect(r"cloud-init-\d+", 60)
         self.expect(r"[$#] $")
 
     def run(self, command: str, timeout_s: float = 30.0) -> tuple[int, str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from suite.lab.clusterprofile import parse_cluster
 from suite.lab.compute.cloudinit import CloudInitError, find_user_data, parse_user_data
 from suite.lab.compute.podexec import exit_status
 from suite.lab.compute.podspec import command_of, fits, pod_phase
@@ -33,7 +34,7 @@ def test_cloud_config_credentials_files_and_commands() -> None:
 
 def test_user_data_sources_and_errors() -> None:
     encoded = base64.b64encode(b"#cloud-config\npassword: x\n").decode()
-    volumes = [{"name": "c", "cloudInitNoCloud": {"userDataSecretRef": {"name": "s"}}}]
+    volumes = [{"name": "c", "cloudInitNoCloud": {"secretRef": {"name": "s"}}}]
     assert find_user_data(volumes, lambda name: {"userdata": encoded}) == \
         "#cloud-config\npassword: x\n"
     assert find_user_data([{"name": "c", "cloudInitNoCloud": {"userDataBase64": encoded}}]) \
@@ -111,7 +112,13 @@ def test_pod_rules() -> None:
     assert pod_phase([done], "Never") == "Succeeded"
     assert pod_phase([{"terminated": {"exitCode": 1}}], "Never") == "Failed"
     assert pod_phase([{"running": {}}, done], "Never") == "Running"
-    assert hidden_tools({"volumes": [{"containerDisk": {"image": "x/fedora-nofio"}}]}) == ("fio",)
+    cluster = parse_cluster({"images": {"a.io/fedora:41": {"fio": False},
+                                        "a.io/fedora-fio:41": {"fio": True}}})
+    assert hidden_tools({"volumes": [{"containerDisk": {"image": "a.io/fedora:41"}}]},
+                        cluster) == ("fio",)
+    assert hidden_tools({"volumes": [{"containerDisk": {"image": "a.io/fedora-fio:41"}}]},
+                        cluster) == ()
+    assert hidden_tools({"volumes": []}, cluster) == ("fio",)
 
 
 def test_guest_overlays_never_cover_the_lab_state() -> None:

@@ -76,7 +76,7 @@ def test_launcher_pod_and_vmi_status_look_like_kubevirt(core: Any, kv: Any, ns: 
     assert pod.status.phase == "Running"
     assert pod.spec.node_name == vmi["status"]["nodeName"]
     assert pod.metadata.labels["vm.kubevirt.io/name"] == name
-    assert [c.name for c in pod.spec.containers] == ["compute"]
+    assert [c.name for c in pod.spec.containers] == ["compute", "volumerootdisk"]
     assert pod.metadata.owner_references[0].uid == vmi["metadata"]["uid"]
     phases = [p["phase"] for p in vmi["status"]["phaseTransitionTimestamps"]]
     assert phases == ["Pending", "Scheduling", "Scheduled", "Running"]
@@ -115,13 +115,13 @@ def test_write_files_stay_inside_the_guest(api_client: kubernetes.client.ApiClie
     files = ("write_files:\n- path: /usr/local/bin/kvs-lab-hello\n  permissions: '0755'\n"
              "  content: |\n    #!/bin/sh\n    echo hello-from-write-files\n"
              "runcmd:\n- echo ran > $HOME/runcmd-ran\n")
-    create_vm(kv, ns, vm_manifest("wf", user_data=cloud_init("pw", files),
-                                  image="quay.io/containerdisks/fedora-nofio:41"))
+    create_vm(kv, ns, vm_manifest("wf", user_data=cloud_init("pw", files)))
     wait_printable(kv, ns, "wf", "Running")
     console = Console(api_client, ns, "wf")
     console.login("fedora", "pw")
     assert console.run("kvs-lab-hello") == (0, "hello-from-write-files")
     assert console.run("command -v fio >/dev/null || echo no-fio")[1] == "no-fio"
+    assert console.run("cloud-init status --wait")[1].endswith("status: done")
     assert console.run("cat $HOME/runcmd-ran") == (0, "ran")
     console.close()
     assert not os.path.exists("/usr/local/bin/kvs-lab-hello")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from dphelpers import MiB
 
+from suite.lab.dataplane import images
 from suite.lab.dataplane.daemon import throttle_options
 from suite.lab.dataplane.images import ImageRef, data_ranges, escape, export_size_for
 from suite.lab.dataplane.mounts import _decode
@@ -14,13 +15,22 @@ from suite.lab.dataplane.mounts import _decode
 GiB = 1 << 30
 
 
-@pytest.mark.parametrize(("capacity", "mode", "expected"), [
-    (GiB, "Block", GiB),
-    (GiB, "Filesystem", 967 * MiB),  # 0.945 GiB = 967.68 MiB, rounded down to 1 MiB
-    (10 * GiB, "Filesystem", 9676 * MiB),
+@pytest.mark.parametrize(("capacity", "available", "expected"), [
+    (GiB, GiB, 967 * MiB),  # 0.945 GiB = 967.68 MiB, rounded down to 1 MiB
+    (GiB, 900 * MiB, 850 * MiB),  # 0.945 x 900 MiB = 850.5 MiB
+    (10 * GiB, 11 * GiB, 9676 * MiB),  # never more than the capacity
 ])
-def test_export_size_follows_cdi_overhead(capacity: int, mode: str, expected: int) -> None:
-    assert export_size_for(capacity, mode, 0.055) == expected
+def test_disk_img_follows_kubevirt_rule(monkeypatch: pytest.MonkeyPatch, capacity: int,
+                                        available: int, expected: int) -> None:
+    monkeypatch.setattr(images, "ext4_available", lambda _capacity: available)
+    assert export_size_for(capacity, "Filesystem", 0.055) == expected
+    assert export_size_for(capacity, "Block", 0.055) == capacity
+
+
+@pytest.mark.parametrize("capacity", [64 * MiB, GiB])
+def test_a_fresh_ext4_offers_less_than_its_size(capacity: int) -> None:
+    available = images.ext4_available(capacity)
+    assert 0.75 * capacity < available <= capacity - 2 * MiB  # journal, inode tables
 
 
 def test_throttle_options_from_driver_limits() -> None:

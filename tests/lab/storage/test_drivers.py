@@ -31,6 +31,9 @@ def test_defaults() -> None:
                                                                      ["ReadWriteMany"])
     assert drivers["lab-slow"].limits == {"iops": 400, "bandwidthMiBs": 40}
     assert drivers["lab-local"].volume_binding_mode == "WaitForFirstConsumer"
+    assert not drivers["lab-local"].noise  # a quiet class beside noisy ones
+    assert drivers["lab-slow"].has_noise("attach-slow")
+    assert rbd.has_noise("provision-retry") and drivers["lab-nfs"].has_noise("resize-retry")
 
 
 @pytest.mark.parametrize(("changes", "expected"), [
@@ -62,7 +65,7 @@ def test_file_errors(tmp_path: Path) -> None:
         load_drivers(broken)
     top = tmp_path / "top.yaml"
     top.write_text(yaml.safe_dump({"driver": []}))
-    with pytest.raises(DriverProfileError, match="expected one top-level key 'drivers'"):
+    with pytest.raises(DriverProfileError, match="expected top-level key 'drivers'"):
         load_drivers(top)
 
 

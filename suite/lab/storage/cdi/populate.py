@@ -1,7 +1,9 @@
 """Filling a bound DataVolume claim: import (http, blank), host-assisted clone, and the
 finishing touches of smart clones, walking CDI's phases and leaving the annotations CDI's
 worker pods leave on the claim (`storage.pod.phase`, `storage.condition.running*`,
-`clonePhase`). The `clone-returns-zeroes` fault zeroes what a clone wrote.
+`clonePhase`). The `clone-returns-zeroes` fault zeroes what a clone wrote; the
+`import-retry` noise makes the first importer / clone pod fail (restartCount 1, an
+`Error` Warning) before the retry succeeds.
 """
 
 from __future__ import annotations
@@ -53,6 +55,10 @@ class Populator:
                         A.ANN_RUNNING_REASON: "Pod is running", A.ANN_RUNNING_MESSAGE: ""})
         self._enter("ImportInProgress", f"Import into {self.name} in progress",
                     progress="0.00%", running=RUNNING)
+        if restarts == 0 and self._noise("import-retry"):  # the first importer pod dies
+            url = self.anns.get(A.ANN_ENDPOINT, "")
+            return self._import_failed(1, f'Get "{url}": dial tcp: i/o timeout' if
+                                       kind == "http" else "context deadline exceeded")
         try:
             if kind == "http":
                 await self.ctx.dataplane.populate_from_url(
@@ -66,7 +72,8 @@ class Populator:
         self._succeeded(kind)
         return None
 
-    def _import_failed(self, restarts: int, message: str) -> float:
+    def _import_failed(self, restarts: int, message: str,
+                       phase: str = "ImportInProgress") -> float:
         self._annotate({A.ANN_POD_PHASE: "Failed", A.ANN_POD_RESTARTS: str(restarts),
                         A.ANN_RUNNING: "false", A.ANN_RUNNING_REASON: "Error",
                         A.ANN_RUNNING_MESSAGE: message})
@@ -74,8 +81,7 @@ class Populator:
         self.dv = self.ctx.store.mutate(DV, meta["namespace"], meta["name"],
                                         lambda o: o.setdefault("status", {}).update(
                                             restartCount=restarts))
-        write_status(self.ctx, self.dv, self.pvc, "ImportInProgress",
-                     running=("False", "Error", message))
+        write_status(self.ctx, self.dv, self.pvc, phase, running=("False", "Error", message))
         event(self.ctx, self.dv, "Error", f"Unable to process data: {message}", "Warning")
         return min(2.0 * restarts, 30.0)  # CrashLoopBackOff, compressed
 
@@ -112,6 +118,10 @@ class Populator:
         self._annotate({A.ANN_CLONE_PHASE: "HostClone", A.ANN_POD_PHASE: "Running"})
         self._enter("CloneInProgress", f"Cloning from {ns}/{name} into {self.ns}/{self.name} in "
                     "progress", progress="0.00%", running=RUNNING)
+        if self._noise("import-retry") and int(self.anns.get(A.ANN_POD_RESTARTS, "0")) == 0:
+            return self._import_failed(1, "error reading clone stream: unexpected EOF",
+                                       "CloneInProgress")
+        await self._stream(src)
         await self.ctx.dataplane.populate_from_volume(self.handle(), self.handle(src),
                                                       zeroes=self._fault("clone-returns-zeroes"))
         await self._record_birth()
@@ -161,6 +171,18 @@ class Populator:
         self.pvc = self.ctx.store.mutate(
             PVC, self.ns, self.name,
             lambda o: o["metadata"].setdefault("annotations", {}).update(values))
+
+    async def _stream(self, src: Obj) -> None:
+        """A host-assisted copy crosses the node's I/O path: its bytes share the class's
+        bandwidth with every other copy of the class (dataplane/budget.py)."""
+        driver = self.drivers.for_pvc(self.pvc)
+        name = (self.pvc.get("spec") or {}).get("storageClassName") or ""
+        budget = self.ctx.dataplane.budgets.for_class(name, driver.limits if driver else None)
+        await budget.charge(self.ctx.dataplane.allocated_bytes(self.handle(src)))
+
+    def _noise(self, noise: str) -> bool:
+        driver = self.drivers.for_pvc(self.pvc)
+        return bool(driver and driver.has_noise(noise))
 
     def _fault(self, fault: str) -> bool:
         driver = self.drivers.for_pvc(self.pvc)
