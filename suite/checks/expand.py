@@ -17,10 +17,10 @@ those cells are `inconclusive`, naming the gate, once the storage itself has gro
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from suite.checks.base import ClassContext, Outcome
 from suite.cluster.errors import Forbidden, Invalid
-from suite.config.profile import Timeouts
 from suite.config.quantity import parse_bytes
 from suite.guest.console import ConsoleError
 from suite.guest.probe import ProbeError
@@ -30,6 +30,9 @@ from suite.vm.evidence import Cell, short
 from suite.vm.growth import Expectation, claim_overhead
 from suite.vm.guestvm import BootFailure, GuestVM
 from suite.vm.manifests import DataDisk
+
+if TYPE_CHECKING:  # the profile imports the check catalogue; a runtime import would cycle
+    from suite.config.profile import Timeouts
 
 DATA_BYTES = 4 << 20
 GATE_OFF = ("KubeVirt's ExpandDisks feature gate is off (not in the KubeVirt CR's "

@@ -223,7 +223,7 @@ def keep_hotplug(old: list[dict[str, Any]] | None, fresh: list[dict[str, Any]]
     """volumeStatus rebuilt from the spec, keeping what the hotplug flow wrote: the
     phase fields of hotplugged volumes, and the entries of volumes being unplugged
     (kept until their attachment pod is gone, as virt-controller keeps them)."""
-    by_name = {e["name"]: e for e in fresh}
+    by_name = {e["name"]: dict(e) for e in fresh}
     for entry in old or []:
         if entry.get("hotplugVolume") is None:
             continue

@@ -56,3 +56,15 @@ def test_serve_hand_written_drivers(tmp_path: Path) -> None:
         _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr
+
+
+def test_serve_refuses_a_bad_cluster_section_in_one_line(tmp_path: Path) -> None:
+    drivers = tmp_path / "drivers.yaml"
+    drivers.write_text(DRIVERS + "cluster:\n  guests: qemu\n")
+    result = subprocess.run([sys.executable, "-m", "suite.lab", "serve", "--drivers",
+                             str(drivers), "--kubeconfig", str(tmp_path / "kubeconfig")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert "cluster.guests: 'qemu' guests are not implemented" in lines[0]
