@@ -24,6 +24,7 @@ import suite
 from suite.capabilities import Outcome
 from suite.config.errors import ConfigError
 from suite.config.options import add_options
+from suite.history.options import add_history_options
 
 SESSION_KEY = pytest.StashKey[Any]()
 SUITE_DIR = Path(suite.__file__).resolve().parent
@@ -32,6 +33,7 @@ SUITE_DIR = Path(suite.__file__).resolve().parent
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("kubevirt-storage", "KubeVirt storage conformance suite")
     add_options(group.addoption)
+    add_history_options(group.addoption)
 
 
 def targets_suite(config: pytest.Config) -> bool:
@@ -72,6 +74,9 @@ def pytest_configure(config: pytest.Config) -> None:
     session = Session(run, config)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "kubevirt-storage-session")
+    from suite.history.plugin import HistoryPlugin
+
+    config.pluginmanager.register(HistoryPlugin(session, config), "kubevirt-storage-history")
 
 
 def _record(item: pytest.Item, storage_class: str, outcome: Outcome, declared: Any) -> None:

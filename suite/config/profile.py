@@ -119,6 +119,26 @@ class Scale:
 
 
 @dataclass(frozen=True)
+class Regression:
+    """How a run is compared with its baseline (touchstone's rule; see suite.history.stats).
+
+    A metric is ``regressed`` only when the Mann-Whitney U test over the repeats is
+    significant at ``significance``, the median moved beyond its threshold (a fraction)
+    in the bad direction, and neither side's spread (coefficient of variation) exceeds
+    ``max_spread``; fewer than ``min_samples`` repeats a side is not enough to decide.
+    """
+
+    significance: float = 0.05
+    min_samples: int = 3
+    max_spread: float = 0.2
+    iops: float = 0.05
+    bandwidth: float = 0.05
+    latency: float = 0.10  # p50
+    tail_latency: float = 0.30  # p99: the tail moves more on a healthy shared cluster
+    min_tail_ios: int = 1000  # a p99 from fewer I/Os a repeat rests on a handful of them
+
+
+@dataclass(frozen=True)
 class RunProfile:
     """A run profile (what to check and how long to wait), not the lab's driver file nor
     CDI's StorageProfile."""
@@ -139,6 +159,7 @@ class RunProfile:
     # folders of workload YAML; empty: every built-in workload.
     workloads: tuple[str, ...] = ()
     reuse_vms: bool = True
+    regression: Regression = field(default_factory=Regression)
     source: str = field(default="", metadata={"internal": True})  # where it was read from
 
 

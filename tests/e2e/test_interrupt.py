@@ -49,6 +49,11 @@ def test_sigint_mid_run_leaves_nothing_labelled(lab_process: Any, tmp_path: Path
     assert matrix["run"]["interrupted"] is True
     verdicts = {c["verdict"] for c in matrix["storageClasses"][0]["capabilities"].values()}
     assert "inconclusive" in verdicts  # unfinished cells say so, they are not guessed
+    from suite.history.store import HistoryStore  # the interrupted run is kept, incomplete
+
+    with HistoryStore(tmp_path / "reports" / "history.sqlite") as store:
+        (stored,) = store.runs()
+        assert stored.id == "kvs-sigint" and not stored.complete and stored.cells > 0
 
 
 def test_sweep_deletes_leftovers_by_label(kubeconfig_path: Path, tmp_path: Path) -> None:
