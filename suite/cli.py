@@ -3,7 +3,8 @@
 ``kvstorage run [pytest args...]`` runs the plugin's conformance tests (the ``suite``
 package, found by import, so no checkout is needed) with the given arguments, exactly
 as ``pytest suite ...`` does from a checkout. ``kvstorage sweep`` does what ``--sweep``
-does; ``kvstorage compare`` puts several runs side by side. Each verb is one entry in
+does; ``kvstorage compare`` judges two runs for regressions, or puts several side by
+side with ``--out``; ``kvstorage history`` lists the stored runs. Each verb is one entry in
 ``VERBS`` naming its ``main(args) -> exit status`` as ``"module:function"``, imported only
 when that verb runs; another verb (``history``) plugs in as one more line there.
 """
@@ -71,9 +72,37 @@ def sweep_main(args: list[str]) -> int:
 VERBS: dict[str, Verb] = {
     "run": Verb("run the conformance suite; the arguments go to pytest", "suite.cli:run_main"),
     "sweep": Verb("delete what earlier runs left behind, by their label", "suite.cli:sweep_main"),
-    "compare": Verb("several runs side by side in one HTML and Markdown report",
-                    "suite.report.sidebyside:sidebyside_command"),
+    "compare": Verb("A B: regressions between two runs; RUN... --out DIR: side by side report",
+                    "suite.cli:compare_main"),
+    "history": Verb("the stored runs, their figures and change points",
+                    "suite.history.cli:history_command"),
 }
+
+
+def compare_main(args: list[str]) -> int:
+    """One verb, two questions: with ``--out DIR`` several runs side by side (a buyer's
+    report); otherwise two runs, baseline first, judged for regressions (nightly CI)."""
+    from suite.report.sidebyside import sidebyside_command
+
+    if args in (["-h"], ["--help"]):
+        print("kvstorage compare A B [options]        regressions of B against baseline A")
+        print("kvstorage compare RUN_DIR... --out DIR several runs side by side\n")
+        for command in (_compare_two, sidebyside_command):
+            try:
+                command(args)
+            except SystemExit:
+                print()
+        return 0
+    if any(a == "--out" or a.startswith("--out=") for a in args):
+
+        return int(sidebyside_command(args))
+    return _compare_two(args)
+
+
+def _compare_two(args: list[str]) -> int:
+    from suite.history.cli import compare_command
+
+    return int(compare_command(args))
 
 
 def _usage() -> str:
