@@ -114,6 +114,14 @@ class Scale:
 
 
 @dataclass(frozen=True)
+class StorageMigration:
+    """migration.storage (suite.checks.storage_migration): the class a VM's disk moves
+    from; empty: the cluster's default virt class, else its default class."""
+
+    from_class: str = field(default="", metadata={"yaml": "from"})
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     description: str = ""
@@ -127,6 +135,7 @@ class Profile:
                              metadata={"internal": True})
     node_checks: NodeChecks = field(default_factory=NodeChecks)
     scale: Scale = field(default_factory=Scale)
+    storage_migration: StorageMigration = field(default_factory=StorageMigration)
     # Workloads the scorecard judges: built-in names (profiles/workloads/), files or
     # folders of workload YAML; empty: every built-in workload.
     workloads: tuple[str, ...] = ()
