@@ -6,7 +6,8 @@ this class; KubeVirt copies the disk while the VM runs and points the VMI at the
 claim. The source is the cluster's default virt class
 (`storageclass.kubevirt.io/is-default-virt-class`), else its default class. The guest
 keeps writing a seeded sequence through the move; every block must verify afterwards
-on the new disk. KubeVirt refusing the move (RestartRequired: the volumes cannot be
+on the new disk. The profile's `storage_migration.from` may name the source class
+instead. KubeVirt refusing the move (RestartRequired: the volumes cannot be
 migrated) or a KubeVirt without the feature is `unsupported`.
 """
 
@@ -36,7 +37,12 @@ WARMUP_BLOCKS = 64
 
 
 def source_class(ctx: ClassContext) -> str | None:
+    """The profile's `storage_migration.from`, else the default virt class, else the
+    default class."""
+    named = ctx.profile.storage_migration.from_class
     classes = ctx.kube.list("storage.k8s.io/v1", "StorageClass")
+    if named:
+        return named if any(sc["metadata"]["name"] == named for sc in classes) else None
     for key in (ANN_DEFAULT_VIRT, ANN_DEFAULT):
         for sc in classes:
             if ((sc.get("metadata") or {}).get("annotations") or {}).get(key) == "true":
@@ -66,6 +72,10 @@ def assess(ctx: ClassContext) -> list[Outcome]:
     if missing:
         return [cell.done("unsupported", missing)]
     source = source_class(ctx)
+    named = ctx.profile.storage_migration.from_class
+    if source is None and named:
+        return [cell.done("inconclusive", f"no source class: the profile's "
+                          f"storage_migration.from names {named}, which the cluster lacks")]
     if source is None:
         return [cell.done("inconclusive", "no source class: the cluster has no default virt "
                           "class and no default class to move a disk from")]

@@ -139,6 +139,14 @@ class Regression:
 
 
 @dataclass(frozen=True)
+class StorageMigration:
+    """migration.storage (suite.checks.storage_migration): the class a VM's disk moves
+    from; empty: the cluster's default virt class, else its default class."""
+
+    from_class: str = field(default="", metadata={"yaml": "from"})
+
+
+@dataclass(frozen=True)
 class RunProfile:
     """A run profile (what to check and how long to wait), not the lab's driver file nor
     CDI's StorageProfile."""
@@ -155,6 +163,7 @@ class RunProfile:
                              metadata={"internal": True})
     node_checks: NodeChecks = field(default_factory=NodeChecks)
     scale: Scale = field(default_factory=Scale)
+    storage_migration: StorageMigration = field(default_factory=StorageMigration)
     # Workloads the scorecard judges: built-in names (profiles/workloads/), files or
     # folders of workload YAML; empty: every built-in workload.
     workloads: tuple[str, ...] = ()

@@ -282,7 +282,9 @@ cmd_loop_verify() {
         return 0
     fi
     kill "$!" 2>/dev/null; wait
-    at=$(sed -n 's/.*byte \([0-9]*\).*/\1/p' "$work/cmp" | head -n 1)
+    # GNU cmp names the first difference "byte N", older diffutils (3.8) "char N"
+    at=$(sed -n -e 's/.*byte \([0-9]*\).*/\1/p' -e 's/.*char \([0-9]*\).*/\1/p' "$work/cmp" \
+        | head -n 1)
     die 1 "block $(((${at:-1} - 1) / 4096)) of $3 differs from what the loop wrote"
 }
 

@@ -1,4 +1,5 @@
-"""The VM-feature cells (hotplug, export, persistent state) equal the driver file's truth.
+"""The VM-feature cells (hotplug, export, persistent state, storage migration) equal the
+driver file's truth.
 
 One lab with a fault-free class, a WaitForFirstConsumer class and one class per new
 fault; a second small lab without the feature gates: every cell of the families run
@@ -18,9 +19,7 @@ from tests.e2e.conftest import PROFILE, labelled_leftovers, run_suite
 from tests.e2e.test_truth import driver
 from tests.e2e.truth import expected_cells, vm_feature_cells
 
-# storage_migration is left out until its intermittent failure on a WaitForFirstConsumer
-# Filesystem target is understood (docs/vm-features.md).
-FAMILIES = ["provision", "hotplug", "export", "state"]
+FAMILIES = ["provision", "hotplug", "export", "state", "storage_migration"]
 
 MIXED = [
     driver("e2e-feat-rbd", modes={"Block": ["ReadWriteOnce", "ReadWriteMany"]},

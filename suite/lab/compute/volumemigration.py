@@ -33,6 +33,7 @@ from .vm import VM, VMI
 from .volumes import ANN_SELECTED_NODE, attach_state, ensure_attached, pv_of
 
 CHUNK = 4 << 20
+ATTEMPTS = 300  # stop/resume rounds to find the guest clear of the old disk
 
 
 def updated_volumes(vmi: dict[str, Any], vm: dict[str, Any]) -> dict[str, str]:
@@ -198,21 +199,48 @@ class VolumeMigrationController:
 
 
 async def _pause_clear_of(session: int, sources: list[Path]) -> list[int]:
-    """Stop every process of the guest, then let the ones holding a source disk open
-    finish (their parents are stopped, so nothing new opens it): a writer left holding
-    the old disk would write past the switch-over, where QEMU's mirror would have carried
-    the write along. Returns the stopped processes."""
+    """Stop every process of the guest at a moment when none holds a source disk open:
+    a writer left holding the old disk would write past the switch-over, where QEMU's
+    mirror would have carried the write along. Returns the stopped processes.
+
+    Letting a holder finish alone does not work: a `dd` opens its output before it
+    reads its input, so it waits on a stopped pipeline, and kept the old disk through
+    the copy (one lost block now and then). Neither does one scan: a process forked
+    after it ran on, and one stopped inside open() had no descriptor yet. So the whole
+    guest is stopped until still (no new process, every one in state T), and resumed
+    for a moment and stopped again while any process holds a source."""
     wanted = {(st.st_dev, st.st_ino) for st in (os.stat(p) for p in sources)}
-    pids = _signal_all(session, signal.SIGSTOP)
-    holders = [pid for pid in pids if _holds(pid, wanted)]
-    _signal_all(session, signal.SIGCONT, holders)
-    for _ in range(500):
-        holders = [pid for pid in holders if _holds(pid, wanted)]
-        if not holders:
+    pids: list[int] = []
+    for attempt in range(ATTEMPTS):
+        pids = await _stop_session(session)
+        if attempt == ATTEMPTS - 1 or not any(_holds(pid, wanted) for pid in pids):
             break
-        await asyncio.sleep(0.02)
-    _signal_all(session, signal.SIGSTOP, holders)
+        _signal_all(session, signal.SIGCONT, pids)
+        await asyncio.sleep(0.002 * (1 + attempt % 5))  # varied, so a cycle cannot lock in
     return pids
+
+
+async def _stop_session(session: int) -> list[int]:
+    """SIGSTOP the session until it is still: no new process, every one stopped (or
+    gone). Returns the processes seen."""
+    seen: set[int] = set()
+    for _ in range(250):
+        pids = _session_pids(session)
+        _signal_all(session, signal.SIGSTOP, [p for p in pids if p not in seen])
+        seen |= set(pids)
+        await asyncio.sleep(0.01)
+        if set(_session_pids(session)) <= seen and all(_stopped(p) for p in pids):
+            break
+    return sorted(seen)
+
+
+def _stopped(pid: int) -> bool:
+    """Stopped (T), a zombie or gone: it runs no system call any more."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state in ("T", "t", "Z", "X")
 
 
 def _signal_all(session: int, signum: int, pids: list[int] | None = None) -> list[int]:
@@ -268,3 +296,4 @@ def _copy(source: Path, target: Path) -> None:
             left -= len(data)
         dst.flush()
         os.fsync(dst.fileno())
+

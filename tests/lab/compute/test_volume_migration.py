@@ -23,7 +23,8 @@ KV = ("kubevirt.io", "v1")
 DEV = "$PROBE_DEV_ROOT/dev/disk/by-id/virtio-mv-data"
 
 
-def _switch(kv: Any, ns: str, vm: str, volume: str, claim: str) -> None:
+def _switch(kv: Any, ns: str, vm: str, volume: str, claim: str, *,
+            storage_class: str = "lab-slow", volume_mode: str | None = None) -> None:
     """What a user does: the volume and its DataVolume template name a new DataVolume of
     another class, with the Migration strategy."""
     obj = get_vm(kv, ns, vm)
@@ -31,7 +32,9 @@ def _switch(kv: Any, ns: str, vm: str, volume: str, claim: str) -> None:
     for template in obj["spec"]["dataVolumeTemplates"]:
         if template["metadata"]["name"] == volume:
             template["metadata"]["name"] = claim
-            template["spec"]["storage"]["storageClassName"] = "lab-slow"
+            template["spec"]["storage"]["storageClassName"] = storage_class
+            if volume_mode:
+                template["spec"]["storage"]["volumeMode"] = volume_mode
             template["spec"]["storage"]["accessModes"] = ["ReadWriteOnce"]
     for item in obj["spec"]["template"]["spec"]["volumes"]:
         if item["name"] == volume:
