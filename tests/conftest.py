@@ -8,6 +8,7 @@ Every test that touches a lab also asserts that the lab logged no internal error
 
 from __future__ import annotations
 
+import os
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,6 +18,24 @@ import kubernetes
 import pytest
 
 from suite.lab.lab import Lab
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--extended", action="store_true",
+                     default=bool(os.environ.get("KVS_EXTENDED")),
+                     help="also run the long whole-suite runs marked `extended` (RBAC variants, "
+                          "API faults, regressions, assessment, QEMU guests, the wheel)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The default run stays near 20 minutes on 2 cores: tests marked `extended` are
+    deselected (reported as such, never counted as passed) unless --extended is given."""
+    if config.getoption("--extended"):
+        return
+    extended = [item for item in items if item.get_closest_marker("extended")]
+    if extended:
+        config.hook.pytest_deselected(items=extended)
+        items[:] = [item for item in items if not item.get_closest_marker("extended")]
 
 
 @pytest.fixture(scope="session")

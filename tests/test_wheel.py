@@ -25,7 +25,7 @@ from tests.suite.test_cli import UNREACHABLE
 REPO = Path(__file__).resolve().parents[1]
 INSTALL_TIMEOUT_S = 900
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(INSTALL_TIMEOUT_S + 300)]
+pytestmark = [pytest.mark.extended, pytest.mark.slow, pytest.mark.timeout(INSTALL_TIMEOUT_S + 300)]
 
 
 @dataclass

@@ -50,6 +50,7 @@ def reasons(outcomes: list[Outcome]) -> str:
     return "; ".join(f"{o.capability}: {o.verdict}: {o.reason}" for o in outcomes)
 
 
+@pytest.mark.extended
 @pytest.mark.slow  # five families against a lying lab: half a minute even when idle
 def test_each_lie_is_broken_and_nothing_else(lab_factory: Callable) -> None:
     lab = lab_factory(DRIVERS)

@@ -17,6 +17,7 @@ from tests.e2e.test_truth import VARIETY, mismatches
 API = {"throttle429": 0.05, "errors5xx": 0.02, "watchCutAfterS": 20, "latencyMs": 20}
 
 
+@pytest.mark.extended
 @pytest.mark.slow
 def test_api_faults_change_no_cell_and_leave_nothing(lab_process: Any,
                                                      tmp_path: Path) -> None:

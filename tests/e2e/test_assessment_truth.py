@@ -21,7 +21,7 @@ from suite.workloads.loading import parse_workload
 from tests.e2e.conftest import PROFILE, run_suite
 
 # Every test here reads a whole-suite run (the module's `matrix` or its own).
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.extended, pytest.mark.slow]
 
 LIMIT_IOPS = 800
 DRIVERS = [

@@ -20,7 +20,7 @@ import yaml
 
 from tests.e2e.conftest import PROFILE, REPO, start_lab
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.extended, pytest.mark.slow]
 
 
 def pod_files(kubeconfig: Path, folder: Path) -> tuple[str, int]:

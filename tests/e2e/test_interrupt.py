@@ -78,6 +78,7 @@ def test_sweep_deletes_leftovers_by_label(kubeconfig_path: Path, tmp_path: Path)
 
 
 @pytest.mark.slow
+@pytest.mark.extended
 def test_keep_leaves_resources_and_says_how_to_delete_them(lab_process: Any,
                                                            tmp_path: Path) -> None:
     lab = lab_process([driver("keep-fs")])

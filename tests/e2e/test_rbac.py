@@ -110,6 +110,7 @@ VM_FEATURE_FAMILIES = ["bootstorm", "hotplug", "export", "state", "storage_migra
 
 
 @pytest.mark.slow
+@pytest.mark.extended
 def test_the_vm_feature_families_use_exactly_the_table(lab_process: Any,
                                                         tmp_path: Path) -> None:
     """The families the e2e profile leaves out (boot storm, hotplug, export, VM state,
@@ -165,6 +166,7 @@ def test_one_permission_less_stops_before_creating_anything(
 
 
 @pytest.mark.slow
+@pytest.mark.extended
 def test_a_user_allowed_only_project_requests_runs_in_a_project(
         lab_process: Any, tmp_path: Path) -> None:
     drivers = VARIETY[1:2]
@@ -191,6 +193,7 @@ def test_a_user_allowed_only_project_requests_runs_in_a_project(
 
 
 @pytest.mark.slow
+@pytest.mark.extended
 def test_without_the_node_checks_permissions_encryption_is_inconclusive(
         lab_process: Any, tmp_path: Path) -> None:
     drivers = VARIETY[:1]  # declares LUKS encryption: its cell needs the node check
@@ -215,6 +218,7 @@ def test_without_the_node_checks_permissions_encryption_is_inconclusive(
 
 
 @pytest.mark.slow
+@pytest.mark.extended
 def test_a_tenant_runs_inside_the_namespace_it_was_given(lab_process: Any,
                                                          tmp_path: Path) -> None:
     drivers = VARIETY[1:2]

@@ -20,7 +20,7 @@ import yaml
 
 from tests.e2e.conftest import PROFILE, run_suite, start_lab
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.extended, pytest.mark.slow]
 
 LIMIT_IOPS = 400
 HALVED, STEADY = "e2e-halved", "e2e-steady"

@@ -39,6 +39,7 @@ def fio_entries(matrix: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {entry["job"]: entry for entry in sc["performance"]["fio"]}
 
 
+@pytest.mark.extended
 @pytest.mark.slow
 def test_throttled_class_measures_its_limit(lab_process: Any, tmp_path: Path) -> None:
     lab = lab_process([{

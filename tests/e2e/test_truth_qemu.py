@@ -55,6 +55,8 @@ def _assert_truth(lab_process: Any, tmp_path: Path, drivers: list[dict[str, Any]
     assert labelled_leftovers(lab.kubeconfig) == []
 
 
+@pytest.mark.slow
+@pytest.mark.extended
 def test_one_block_class_with_qemu_guests(lab_process: Any, tmp_path: Path) -> None:
     _assert_truth(lab_process, tmp_path, ONE_CLASS)
 
@@ -62,6 +64,7 @@ def test_one_block_class_with_qemu_guests(lab_process: Any, tmp_path: Path) -> N
 @pytest.mark.slow
 @pytest.mark.parametrize("drivers", [VARIETY + UNFIT, FAULTS_DATA, FAULTS_PLATFORM],
                          ids=["variety-noisy", "data-faults", "platform-faults"])
+@pytest.mark.extended
 def test_first_round_with_qemu_guests(lab_process: Any, tmp_path: Path,
                                       drivers: list[dict[str, Any]]) -> None:
     _assert_truth(lab_process, tmp_path, drivers)

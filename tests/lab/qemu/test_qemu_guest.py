@@ -112,6 +112,7 @@ async def _scenario(tmp: Path) -> None:
     assert not guest.alive
 
 
+@pytest.mark.extended
 @needs_image
 @pytest.mark.slow  # a QEMU/TCG boot: a minute or more
 def test_qemu_guest_boots_applies_user_data_and_sees_its_disk(tmp_path: Path) -> None:

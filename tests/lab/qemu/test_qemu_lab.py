@@ -41,7 +41,8 @@ except GuestImageMissing as exc:
     MISSING = str(exc)
 
 # A QEMU/TCG guest boots in a minute or more: not for the quick loop.
-pytestmark = [pytest.mark.skipif(bool(MISSING), reason=MISSING), pytest.mark.slow]
+pytestmark = [pytest.mark.extended, pytest.mark.slow,
+              pytest.mark.skipif(bool(MISSING), reason=MISSING)]
 MARKER = "KVS-QEMU-MARKER-42"
 
 
