@@ -18,9 +18,9 @@ from suite.config.profile import Regression, load_profile
 from suite.history.changepoints import METHOD
 from suite.history.compare import compare
 from suite.history.record import RunRecord, from_report_dir
+from suite.history.report import render_markdown
 from suite.history.store import HistoryStore
 from suite.history.trends import trends
-from suite.report.comparison import render_markdown
 
 DEFAULT_HISTORY = Path("reports") / "history.sqlite"
 

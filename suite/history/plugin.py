@@ -104,7 +104,7 @@ class HistoryPlugin:
             session.exitstatus = pytest.ExitCode.OK
 
     def _extend_reports(self, run_dir: Path) -> None:
-        from suite.report.comparison import extend_reports
+        from suite.history.report import extend_reports
 
         try:
             extend_reports(run_dir, self.comparison, self.history, self.note)

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from suite.history.report import render_html
 from suite.history.store import HistoryStore
+from suite.history.trend_chart import trend_chart
 from suite.history.trends import trends
-from suite.report.comparison import render_html
-from suite.report.trend_chart import trend_chart
 from tests.history.synth import shifted_history
 
 BLUE = (0x1F, 0x77, 0xB4)

@@ -18,8 +18,8 @@ from markupsafe import Markup
 from suite.history.compare import Comparison
 from suite.history.stats import Decision
 from suite.history.store import HistoryStore
+from suite.history.trend_chart import trend_chart
 from suite.history.trends import trends
-from suite.report.trend_chart import trend_chart
 
 _UNDECIDED = ("too-noisy", "not-enough-samples")
 
