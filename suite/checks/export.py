@@ -21,6 +21,7 @@ import zlib
 from typing import Any
 
 from suite.checks.base import Cell, ClassContext, Outcome
+from suite.checks.gates import gate_off, gate_off_reason
 from suite.cluster.errors import KubeError, WaitFailed, WaitTimeout
 from suite.guest.console import ConsoleError
 from suite.guest.pattern import zero_sha256
@@ -42,17 +43,11 @@ class Refused(Exception):
     """KubeVirt refused to create the export (admission) or does not serve the API."""
 
 
-def gate_off(ctx: ClassContext) -> bool:
-    virt = ctx.facts.get("virtualization") or {}
-    gates = virt.get("kubevirtFeatureGates")
-    return bool(virt.get("kubevirtVersion")) and isinstance(gates, list) and GATE not in gates
-
 
 def assess(ctx: ClassContext) -> list[Outcome]:
     cell = Cell("export.vm")
-    if gate_off(ctx):
-        return [cell.done("unsupported", f"KubeVirt's {GATE} feature gate is off (not in the "
-                          "KubeVirt CR's featureGates): VMs cannot be exported")]
+    if gate_off(ctx, GATE):
+        return [cell.done("unsupported", gate_off_reason(GATE, "VMs cannot be exported"))]
     try:
         vm, disk = boot_any(ctx, "export")
     except NoVolume as error:

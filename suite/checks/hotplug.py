@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from suite.checks.base import Cell, ClassContext, Outcome
+from suite.checks.gates import gate_off, gate_off_reason
 from suite.cluster.errors import KubeError, WaitFailed, WaitTimeout
 from suite.guest.console import ConsoleError
 from suite.guest.probe import ProbeError
@@ -33,18 +34,11 @@ class Refused(Exception):
     """KubeVirt refused the hotplug request cleanly (400/409/422)."""
 
 
-def gate_off(ctx: ClassContext) -> bool:
-    """True when discovery read the KubeVirt CR and the gate is not in it."""
-    virt = ctx.facts.get("virtualization") or {}
-    gates = virt.get("kubevirtFeatureGates")
-    return bool(virt.get("kubevirtVersion")) and isinstance(gates, list) and GATE not in gates
-
 
 def assess(ctx: ClassContext) -> list[Outcome]:
     cell = Cell("hotplug.volume")
-    if gate_off(ctx):
-        return [cell.done("unsupported", f"KubeVirt's {GATE} feature gate is off (not in the "
-                          "KubeVirt CR's featureGates): volumes cannot be hotplugged")]
+    if gate_off(ctx, GATE):
+        return [cell.done("unsupported", gate_off_reason(GATE, "volumes cannot be hotplugged"))]
     try:
         vm, disk = boot_any(ctx, "hotplug")
     except NoVolume as error:

@@ -21,7 +21,7 @@ from suite.cluster.errors import KubeError, WaitFailed, WaitTimeout
 from suite.guest.console import ConsoleError
 from suite.guest.probe import ProbeError, parse_fields
 from suite.vm import claims, memo
-from suite.vm.acquire import data_disk, record_boot
+from suite.vm.acquire import data_disk, start_and_wait
 from suite.vm.evidence import short
 from suite.vm.guestvm import BootFailure, GuestVM, guest_spec
 from suite.vm.manifests import virtual_machine
@@ -91,17 +91,8 @@ def _boot(ctx: ClassContext) -> tuple[StatefulVM | None, dict[str, str], set[str
         vm.disks = [data_disk(ctx, vm.name, mode, acc)]
         ctx.progress(f"state: starting VM {vm.name} (persistent vTPM and EFI) with a "
                      f"{mode}/{acc} disk")
-        vm.create()
-        try:
-            vm.wait_ready()
-        except BootFailure as failure:
-            vm.delete()
-            if failure.kind in ("refused", "hung"):
-                record_boot(ctx, mode, acc, failure)
-            attempts[f"{mode}/{acc}"] = f"{failure.kind}: {failure.message}"
-            kinds.add(failure.kind)
-            continue
-        return vm, attempts, kinds
+        if start_and_wait(ctx, vm, mode, acc, attempts, kinds):
+            return vm, attempts, kinds
     return None, attempts, kinds
 
 

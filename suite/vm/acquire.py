@@ -68,15 +68,7 @@ def boot_any(ctx: ClassContext, role: str, *, access: tuple[str, ...] = ("ReadWr
         vm = GuestVM(ctx, role, [])
         vm.disks = [data_disk(ctx, vm.name, mode, acc, size_bytes)]
         ctx.progress(f"{role}: starting VM {vm.name} with a {mode}/{acc} disk")
-        vm.create()
-        try:
-            vm.wait_ready()
-        except BootFailure as failure:
-            vm.delete()
-            if failure.kind in ("refused", "hung"):
-                record_boot(ctx, mode, acc, failure)
-            attempts[f"{mode}/{acc}"] = f"{failure.kind}: {failure.message}"
-            kinds.add(failure.kind)
+        if not start_and_wait(ctx, vm, mode, acc, attempts, kinds):
             continue
         record_boot(ctx, mode, acc, None)
         return vm, vm.disks[0]
@@ -105,3 +97,21 @@ def release(ctx: ClassContext, vm: GuestVM) -> None:
         pool.put(ctx.run_id, ctx.storage_class, vm)
     else:
         vm.delete()
+
+
+def start_and_wait(ctx: ClassContext, vm: GuestVM, mode: str, acc: str,
+                   attempts: dict[str, str], kinds: set[str]) -> bool:
+    """Create `vm` and wait until its guest is logged in. A failed boot deletes the VM,
+    remembers refusals and hangs for the class (later families skip that mode) and adds
+    the failure to `attempts` and `kinds`, from which NoVolume explains itself."""
+    vm.create()
+    try:
+        vm.wait_ready()
+    except BootFailure as failure:
+        vm.delete()
+        if failure.kind in ("refused", "hung"):
+            record_boot(ctx, mode, acc, failure)
+        attempts[f"{mode}/{acc}"] = f"{failure.kind}: {failure.message}"
+        kinds.add(failure.kind)
+        return False
+    return True
