@@ -17,19 +17,17 @@ import os
 import shutil
 import sys
 import termios
-from collections.abc import Callable
 from pathlib import Path
 
 from .cloudinit import GuestConfig
+from .consoleport import ConsolePort
 from .procs import end_session
 
 GETTY = Path(__file__).with_name("getty.py")
-BACKLOG_BYTES = 64 * 1024
-
-Sink = Callable[[bytes], None]
 
 
-class Guest:
+
+class Guest(ConsolePort):
     """One running guest: its process, its terminal and its disk links."""
 
     def __init__(self, name: str, workdir: Path, config: GuestConfig,
@@ -44,9 +42,7 @@ class Guest:
         self.dev_root = workdir / "devroot"
         self.process: asyncio.subprocess.Process | None = None
         self._master = -1
-        self._sink: Sink | None = None
-        self._on_detach: Callable[[], None] | None = None
-        self._backlog = bytearray()
+        self._init_console()
 
     @property
     def alive(self) -> bool:
@@ -99,24 +95,7 @@ class Guest:
         if not data:  # the guest is gone (EIO on the master side)
             asyncio.get_running_loop().remove_reader(self._master)
             return
-        if self._sink is not None:
-            self._sink(data)
-            return
-        self._backlog += data
-        del self._backlog[:-BACKLOG_BYTES]
-
-    def attach(self, sink: Sink, on_detach: Callable[[], None]) -> None:
-        """Make `sink` the console client; a previous client is told to go away."""
-        if self._on_detach is not None:
-            self._on_detach()
-        self._sink, self._on_detach = sink, on_detach
-        if self._backlog:
-            sink(bytes(self._backlog))
-            self._backlog.clear()
-
-    def detach(self, sink: Sink) -> None:
-        if self._sink == sink:  # bound methods compare equal, never identical
-            self._sink, self._on_detach = None, None
+        self._deliver(data)
 
     async def send(self, data: bytes) -> None:
         view = memoryview(data)
@@ -140,9 +119,7 @@ class Guest:
 
     async def stop(self) -> None:
         """Kill every process of the guest, release the terminal, drop its files."""
-        if self._on_detach is not None:
-            self._on_detach()
-        self._sink = self._on_detach = None
+        self._drop_client()
         if self.process is not None:
             await end_session(self.process)
             self.process = None

@@ -12,30 +12,30 @@ import asyncio
 import contextlib
 import shutil
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ...dataplane.qmp import QmpClient
 from ..cloudinit import GuestConfig
+from ..consoleport import ConsolePort
 from ..procs import end_session
 from .cidata import build_iso, render_script
 from .image import GuestImage, find_image
 from .machine import DEFAULT_MEMORY_MIB, Drive, command_line
 
-BACKLOG_BYTES = 256 * 1024
 SOCKET_WAIT_S = 30.0
 SIZE_POLL_S = 0.5
 
-Sink = Callable[[bytes], None]
 
 
 class QemuMigrationFailed(RuntimeError):
     """QEMU's migration ended `failed` or `cancelled`; the message is its error-desc."""
 
 
-class QemuGuest:
+class QemuGuest(ConsolePort):
     """One running VM: its QEMU process, serial console, monitor and drives."""
+
+    backlog_bytes = 256 * 1024  # a boot log is longer than a shell's prompt
 
     def __init__(self, name: str, workdir: Path, config: GuestConfig,
                  hide_tools: tuple[str, ...] = (), protect: Path | None = None,
@@ -60,9 +60,7 @@ class QemuGuest:
         self._migrations = 0
         self._socket_dirs: list[Path] = []
         self.sockets = workdir
-        self._sink: Sink | None = None
-        self._on_detach: Callable[[], None] | None = None
-        self._backlog = bytearray()
+        self._init_console()
         self.dev_root = workdir / "devroot"  # unused by VMs; kept for the shared seam
 
     @property
@@ -114,26 +112,9 @@ class QemuGuest:
             data = await reader.read(65536)
             if not data:
                 return
-            if self._sink is not None:
-                self._sink(data)
-                continue
-            self._backlog += data
-            del self._backlog[:-BACKLOG_BYTES]
+            self._deliver(data)
 
     # -------------------------------------------------------------------- console
-    def attach(self, sink: Sink, on_detach: Callable[[], None]) -> None:
-        """Make `sink` the console client; a previous client is told to go away."""
-        if self._on_detach is not None:
-            self._on_detach()
-        self._sink, self._on_detach = sink, on_detach
-        if self._backlog:
-            sink(bytes(self._backlog))
-            self._backlog.clear()
-
-    def detach(self, sink: Sink) -> None:
-        if self._sink == sink:
-            self._sink, self._on_detach = None, None
-
     async def send(self, data: bytes) -> None:
         if self._serial is None:
             return
@@ -238,9 +219,7 @@ class QemuGuest:
 
     async def stop(self) -> None:
         """Power the VM off, release the console, drop its files."""
-        if self._on_detach is not None:
-            self._on_detach()
-        self._sink = self._on_detach = None
+        self._drop_client()
         if self.qmp is not None:
             self.qmp.close()
             self.qmp = None
