@@ -45,6 +45,7 @@ def session(kube: Kube, vmi: str, password: str = GUEST.password) -> ConsoleSess
                           Credentials(GUEST.user, password), login_timeout_s=20)
 
 
+@pytest.mark.slow
 def test_login_run_and_reconnect(guest: tuple[Kube, str]) -> None:
     with session(*guest) as shell:
         result = shell.run("echo hello; echo err >&2; exit_code() { return 3; }; exit_code")
@@ -57,6 +58,7 @@ def test_login_run_and_reconnect(guest: tuple[Kube, str]) -> None:
         assert shell.run("echo $KVS_MARK").output.strip() == "still-here"
 
 
+@pytest.mark.slow
 def test_timeout_names_the_command_and_leaves_the_shell_usable(guest: tuple[Kube, str]
                                                                ) -> None:
     with session(*guest) as shell:
@@ -65,6 +67,7 @@ def test_timeout_names_the_command_and_leaves_the_shell_usable(guest: tuple[Kube
         assert shell.run("echo after", timeout_s=10).output.strip() == "after"
 
 
+@pytest.mark.slow
 def test_long_payload_goes_through_put_file(guest: tuple[Kube, str]) -> None:
     payload = "A1b2" * 1500
     path = f"/tmp/kvs-payload-{secrets.token_hex(4)}"  # the lab guest shares the host's /tmp
@@ -73,6 +76,7 @@ def test_long_payload_goes_through_put_file(guest: tuple[Kube, str]) -> None:
         assert shell.run(f"wc -c < {path}; rm -f {path}").output.strip() == str(len(payload))
 
 
+@pytest.mark.slow
 def test_bad_password_is_one_clear_line(guest: tuple[Kube, str]) -> None:
     kube, vmi = guest
     shell = session(kube, vmi)

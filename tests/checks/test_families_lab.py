@@ -76,6 +76,7 @@ def test_each_lie_is_broken_and_nothing_else(lab_factory: Callable) -> None:
     assert sealed[0].evidence["node"]["rawMarker"] == "found"
 
 
+@pytest.mark.slow
 def test_hanging_claims_are_broken_refused_modes_unsupported(lab_factory: Callable) -> None:
     lab = lab_factory(DRIVERS)
     kube = kube_in_new_namespace(lab.kubeconfig_path)
@@ -110,6 +111,7 @@ drivers:
 """
 
 
+@pytest.mark.slow
 def test_an_unschedulable_migration_target_is_the_environments_fault(
         lab_factory: Callable) -> None:
     lab = lab_factory(ONE_NODE)

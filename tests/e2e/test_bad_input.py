@@ -38,6 +38,7 @@ def write_kubeconfig(path: Path, server: str) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_unknown_storage_class_names_the_existing_ones(kubeconfig_path: Path,
                                                        tmp_path: Path) -> None:
     result = run_suite(kubeconfig_path, tmp_path, "--storage-class", "gold", timeout_s=120)
@@ -45,6 +46,7 @@ def test_unknown_storage_class_names_the_existing_ones(kubeconfig_path: Path,
                           "lab-ceph-rbd")
 
 
+@pytest.mark.slow
 def test_invalid_profile_names_the_field(tmp_path: Path) -> None:
     profile = tmp_path / "typo.yaml"
     profile.write_text("name: typo\ntimeouts:\n  boot: 30\n")
@@ -59,6 +61,7 @@ def test_invalid_profile_names_the_field(tmp_path: Path) -> None:
     ("clusters: [unclosed\n", "is not usable"),
     ("server", "unreachable"),
 ])
+@pytest.mark.slow
 def test_bad_kubeconfig(tmp_path: Path, content: str | None, fragment: str) -> None:
     kubeconfig = tmp_path / "kubeconfig"
     if content == "server":
@@ -99,12 +102,14 @@ def no_cdi_server() -> Iterator[str]:
     server.server_close()
 
 
+@pytest.mark.slow
 def test_cluster_without_cdi_names_the_missing_api(tmp_path: Path, no_cdi_server: str) -> None:
     kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", no_cdi_server)
     result = run_suite(kubeconfig, tmp_path / "r", timeout_s=120)
     assert_one_line_error(result, "no CDI", "cdi.kubevirt.io/v1beta1")
 
 
+@pytest.mark.slow
 def test_plugin_is_inert_outside_the_suite(tmp_path: Path) -> None:
     test_file = tmp_path / "test_plain.py"
     test_file.write_text("def test_plain():\n    assert 1 + 1 == 2\n")
@@ -130,6 +135,7 @@ def _kvs_namespaces(lab: Lab) -> list[str]:
 
 
 @pytest.mark.parametrize("case", ["wrong", "expired"])
+@pytest.mark.slow
 def test_a_wrong_or_expired_token_is_refused(lab: Lab, tmp_path: Path, case: str) -> None:
     if case == "expired":
         lab.call(lambda: lab.ctx.store.create("serviceaccounts", {
@@ -145,6 +151,7 @@ def test_a_wrong_or_expired_token_is_refused(lab: Lab, tmp_path: Path, case: str
     assert token not in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_a_wrong_ca_fails_tls_verification(lab: Lab, tmp_path: Path) -> None:
     other = tls.generate(tmp_path / "other-ca")
     config = _lab_kubeconfig(lab, tmp_path / "kubeconfig", ca_pem=other.ca_pem())
@@ -152,12 +159,14 @@ def test_a_wrong_ca_fails_tls_verification(lab: Lab, tmp_path: Path) -> None:
     assert_one_line_error(result, "failed TLS verification", "wrong CA?")
 
 
+@pytest.mark.slow
 def test_an_unknown_context_names_the_known_ones(kubeconfig_path: Path,
                                                  tmp_path: Path) -> None:
     result = run_suite(kubeconfig_path, tmp_path / "r", "--context", "prod", timeout_s=120)
     assert_one_line_error(result, "context 'prod' not found in kubeconfig", "(it has: lab)")
 
 
+@pytest.mark.slow
 def test_rbac_denials_are_listed_before_anything_is_created(lab: Lab, tmp_path: Path) -> None:
     lab.call(lambda: lab.ctx.store.try_get("serviceaccounts", "default", "nobody")
              or lab.ctx.store.create("serviceaccounts", {
@@ -174,6 +183,7 @@ def test_rbac_denials_are_listed_before_anything_is_created(lab: Lab, tmp_path: 
     assert _kvs_namespaces(lab) == before
 
 
+@pytest.mark.slow
 def test_a_namespace_that_is_not_the_suites(lab: Lab, kubeconfig_path: Path,
                                             tmp_path: Path) -> None:
     lab.call(lambda: lab.ctx.store.try_get("namespaces", None, "team-db")
@@ -186,6 +196,7 @@ def test_a_namespace_that_is_not_the_suites(lab: Lab, kubeconfig_path: Path,
     assert_one_line_error(result, "namespace no-such-ns (--namespace) does not exist")
 
 
+@pytest.mark.slow
 def test_a_report_directory_that_cannot_be_written(kubeconfig_path: Path,
                                                    tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
@@ -197,6 +208,7 @@ def test_a_report_directory_that_cannot_be_written(kubeconfig_path: Path,
 
 
 @pytest.mark.parametrize("keep", [[], ["--keep"]], ids=["default", "keep"])
+@pytest.mark.slow
 def test_a_guest_image_that_cannot_be_pulled(lab: Lab, kubeconfig_path: Path,
                                              tmp_path: Path, keep: list[str]) -> None:
     """The lab's cluster.images lists only its Fedora images: any other cannot be pulled.

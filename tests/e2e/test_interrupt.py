@@ -56,6 +56,7 @@ def test_sigint_mid_run_leaves_nothing_labelled(lab_process: Any, tmp_path: Path
         assert stored.id == "kvs-sigint" and not stored.complete and stored.cells > 0
 
 
+@pytest.mark.slow
 def test_sweep_deletes_leftovers_by_label(kubeconfig_path: Path, tmp_path: Path) -> None:
     kube = Kube(connect(str(kubeconfig_path)), "kvs-old-run")
     kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kvs-old-run"}})

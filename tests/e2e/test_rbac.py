@@ -143,6 +143,7 @@ def test_the_vm_feature_families_use_exactly_the_table(lab_process: Any,
     assert not unused, f"deploy/rbac.yaml grants what these families never use: {unused}"
 
 
+@pytest.mark.slow
 def test_one_permission_less_stops_before_creating_anything(
         lab_process: Any, tmp_path: Path) -> None:
     lab = lab_process(VARIETY[1:2])

@@ -25,6 +25,7 @@ def two_vms(fio_dir: Path) -> list[PerfResult]:
         return [f.result() for f in futures]
 
 
+@pytest.mark.slow
 def test_concurrent_vms_add_rates_and_histograms(two_vms: list[PerfResult]) -> None:
     combined = combine_concurrent(two_vms)
     parts = [r.figures[0].merged.dirs["read"] for r in two_vms]

@@ -107,6 +107,7 @@ def test_mean_is_weighted_by_sample_count_not_a_mean_of_means(mixed) -> None:  #
     assert merged.mean_ns != pytest.approx((r.mean_ns + w.mean_ns) / 2, rel=1e-9)
 
 
+@pytest.mark.slow
 def test_two_jobs_merged_equal_group_reporting(two_jobs) -> None:  # type: ignore[no-untyped-def]
     _, grouped, per_job = two_jobs
     group = grouped.jobs[0].dirs["read"].lat

@@ -25,6 +25,7 @@ def _figure(result: PerfResult, name: str):  # type: ignore[no-untyped-def]
     return next(f for f in result.figures if f.job.name == name)
 
 
+@pytest.mark.slow
 def test_littles_law_holds_on_a_qd1_run(qd1_result: PerfResult) -> None:
     figure = _figure(qd1_result, "lat-randread")
     assert in_flight(figure.job, figure.merged) == pytest.approx(1.0, rel=0.15)
@@ -34,6 +35,7 @@ def test_littles_law_holds_on_a_qd1_run(qd1_result: PerfResult) -> None:
     assert in_flight(fsync.job, fsync.merged) == pytest.approx(1.0, rel=0.15)
 
 
+@pytest.mark.slow
 def test_matrix_entries_follow_the_design_shape(qd1_result: PerfResult) -> None:
     version = subprocess.run(["fio", "--version"], capture_output=True, text=True).stdout.strip()
     entries = {e["job"]: e for e in qd1_result.matrix_entries()}

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from suite.history.changepoints import detect
 from suite.history.cli import compare_command, history_command
 from suite.history.store import HistoryStore
@@ -43,6 +45,7 @@ def test_history_command_shows_runs_and_the_change_point(tmp_path: Path, capsys)
     assert "change point at" not in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_compare_command_offline_and_user_errors(tmp_path: Path, capsys) -> None:
     path = tmp_path / "history.sqlite"
     with HistoryStore(path) as store:

@@ -25,6 +25,7 @@ def html(matrix: dict[str, Any]) -> str:
     return render_html(matrix)
 
 
+@pytest.mark.slow
 def test_page_is_self_contained(html: str) -> None:
     assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", html, re.IGNORECASE)
     assert "<script" not in html.lower() and "<link" not in html.lower()
@@ -33,6 +34,7 @@ def test_page_is_self_contained(html: str) -> None:
     assert "<style>" in html
 
 
+@pytest.mark.slow
 def test_page_has_the_matrix_and_one_chart_per_job(html: str, matrix: dict[str, Any]) -> None:
     assert html.count('<table class="matrix">') == 1
     jobs = [e["job"] for e in matrix["storageClasses"][0]["performance"]["fio"]]
@@ -59,6 +61,7 @@ def _colour_share(image: Image.Image, colour: tuple[int, int, int]) -> float:
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+@pytest.mark.slow
 def test_chromium_renders_table_and_charts(html: str, tmp_path: Path) -> None:
     page, shot = tmp_path / "matrix.html", tmp_path / "shot.png"
     page.write_text(html)

@@ -77,6 +77,7 @@ def test_significance_needs_enough_repeats() -> None:
     assert short["status"] == "not enough repeats" and short["smallestP"] == pytest.approx(0.1)
 
 
+@pytest.mark.slow
 def test_user_mistakes_are_one_line(tmp_path: Path) -> None:
     for argv, expected in (([str(tmp_path / "nope"), str(tmp_path), "--out", str(tmp_path)],
                             "does not exist"),
@@ -93,6 +94,7 @@ def _share(image: Image.Image, colour: tuple[int, int, int]) -> float:
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+@pytest.mark.slow
 def test_chromium_draws_both_runs_in_the_charts(compared: Path, tmp_path: Path) -> None:
     shot = tmp_path / "shot.png"
     subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+import pytest
+
 from suite.checks import bootstorm
 from suite.config.profile import Scale, Sizes
 from tests.checks.labhelp import class_context, fast_profile, kube_in_new_namespace
@@ -43,6 +45,7 @@ def _profile():  # type: ignore[no-untyped-def]
                         scale=Scale(bootstorm_vms=VMS, bootstorm_image_bytes=8 << 20))
 
 
+@pytest.mark.slow
 def test_bootstorm_verifies_every_clone_and_catches_zeroes(lab_factory: Callable) -> None:
     lab = lab_factory(DRIVERS)
     kube = kube_in_new_namespace(lab.kubeconfig_path)

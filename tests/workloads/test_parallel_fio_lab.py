@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+import pytest
+
 from suite.checks import perf
 from suite.config.profile import Scale, Sizes
 from suite.fio.jobs import parse_fio_section
@@ -33,6 +35,7 @@ JOBS = {"sizeMiB": 16, "jobs": [{"name": "qd8-randread", "rw": "randread", "bs":
                                  "iodepth": 8, "runtime_s": 3}]}
 
 
+@pytest.mark.slow
 def test_two_vms_at_once_add_up_and_show_their_spread(lab_factory: Callable) -> None:
     lab = lab_factory(DRIVERS)
     kube = kube_in_new_namespace(lab.kubeconfig_path)

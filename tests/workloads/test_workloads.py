@@ -150,6 +150,7 @@ def test_parallel_entries_show_their_spread_in_the_report_tables() -> None:
     assert "VMs" not in perf_row("lab", fio_entry(600))
 
 
+@pytest.mark.slow
 def test_a_profile_names_its_workloads_and_a_typo_is_a_usage_error(tmp_path: Path) -> None:
     import subprocess
     import sys

@@ -114,6 +114,7 @@ def _bound(api_client: Any, ns: str, claim: str) -> None:
     wait_until(phase, lambda p: p == "Bound", f"claim {claim} bound", timeout_s=90)
 
 
+@pytest.mark.slow
 def test_the_suites_objects_pass_admission(api_client: Any, run_ns: str) -> None:
     send, ns, guest = Sender(api_client), run_ns, _guest()
     secret = userdata.secret("init-secret", ns, guest)

@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SERVE = [sys.executable, "-m", "suite.lab", "serve"]
 
 
+@pytest.mark.slow
 def test_serve_until_sigterm(tmp_path: Path) -> None:
     kubeconfig, state = tmp_path / "kubeconfig", tmp_path / "state"
     proc = subprocess.Popen([*SERVE, "--kubeconfig", str(kubeconfig), "--state-dir",

@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from suite.cluster.connect import connect
 from suite.cluster.kube import Kube
 from suite.cluster.transport import Transport
@@ -51,6 +53,7 @@ def _configmap(name: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}
 
 
+@pytest.mark.slow
 def test_a_wait_resumes_cut_watches_without_listing_again(
         lab_factory: Callable[[str], Lab]) -> None:
     lab = lab_factory(DRIVER % "{watchCutAfterS: 1}")
@@ -67,6 +70,7 @@ def test_a_wait_resumes_cut_watches_without_listing_again(
     assert lists == ["GET /api/v1/namespaces/default/configmaps"]  # three cuts, one list
 
 
+@pytest.mark.slow
 def test_calls_and_waits_get_through_throttling_errors_and_cuts(
         lab_factory: Callable[[str], Lab]) -> None:
     lab = lab_factory(DRIVER % "{throttle429: 0.1, errors5xx: 0.05, watchCutAfterS: 1, "

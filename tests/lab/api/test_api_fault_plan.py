@@ -103,6 +103,7 @@ def _raw(lab: Lab, path: str) -> tuple[int, dict[str, str], bytes, float]:
         return error.code, dict(error.headers), error.read(), time.monotonic() - start
 
 
+@pytest.mark.slow
 def test_the_driver_files_api_faults_refuse_delay_and_cut(
         lab_factory: Callable[[str], Lab]) -> None:
     lab = lab_factory(API_PROFILE)

@@ -46,6 +46,7 @@ def small(lab_factory: Any) -> Any:
     client.close()
 
 
+@pytest.mark.slow
 def test_one_schedulable_node_and_gates_without_expand_disks(small: Any) -> None:
     _lab, client = small
     core, kv = kubernetes.client.CoreV1Api(client), kubernetes.client.CustomObjectsApi(client)
@@ -114,6 +115,7 @@ def _expansion_never_reaches_the_running_guest(client: Any, core: Any, kv: Any) 
     assert (status, int(size)) == (0, 64 * 1024 * 1024)
 
 
+@pytest.mark.slow
 def test_schedule_backoff_after_a_late_bind(lab_factory: Any) -> None:
     lab = lab_factory("drivers:\n- name: late\n  provisioner: late.csi.lab.io\n"
                       "  modes: {Block: [ReadWriteOnce]}\n  noise: [schedule-backoff]\n")

@@ -72,6 +72,7 @@ def _links(exported: dict[str, Any]) -> dict[str, str]:
     return {f["format"]: f["url"] for f in volume["formats"]}
 
 
+@pytest.mark.slow
 def test_export_of_a_stopped_vm_downloads_raw_and_gzip(api_client: Any, core: Any, kv: Any,
                                                        ns: str) -> None:
     create_vm(kv, ns, vm_manifest("exp", user_data=cloud_init("pw"), data_volumes=[
@@ -116,6 +117,7 @@ cluster:
 """
 
 
+@pytest.mark.slow
 def test_gate_off_is_refused_and_fault_serves_the_disk_as_created(lab_factory: Any) -> None:
     lab = lab_factory(DRIVERS)
     client = kubernetes.config.new_client_from_config(config_file=str(lab.kubeconfig_path))

@@ -9,6 +9,7 @@ import base64
 from typing import Any
 
 import kubernetes
+import pytest
 from kvhelpers import (
     Console,
     cloud_init,
@@ -44,6 +45,7 @@ def _launcher(core: Any, kv: Any, ns: str, vm: str) -> Any:
         lambda pods: pods, "the launcher pod")[0]
 
 
+@pytest.mark.slow
 def test_user_data_from_a_secret_and_failed_mount_until_it_exists(
         api_client: kubernetes.client.ApiClient, core: Any, kv: Any, ns: str) -> None:
     create_vm(kv, ns, _secret_vm("sec", "sec-userdata"))
@@ -66,6 +68,7 @@ def test_user_data_from_a_secret_and_failed_mount_until_it_exists(
     console.close()
 
 
+@pytest.mark.slow
 def test_an_image_the_cluster_cannot_pull(core: Any, kv: Any, ns: str) -> None:
     image = "registry.example.com/nowhere/fedora:41"
     create_vm(kv, ns, vm_manifest("nopull", user_data=cloud_init("pw"), image=image))
@@ -85,6 +88,7 @@ def test_an_image_the_cluster_cannot_pull(core: Any, kv: Any, ns: str) -> None:
     assert get_vmi(kv, ns, "nopull")["status"]["phase"] != "Running"
 
 
+@pytest.mark.slow
 def test_fio_as_the_image_and_cloud_init_bring_it(api_client: kubernetes.client.ApiClient,
                                                   kv: Any, ns: str) -> None:
     create_vm(kv, ns, vm_manifest("plain", user_data=cloud_init("pw")))
@@ -108,6 +112,7 @@ def test_fio_as_the_image_and_cloud_init_bring_it(api_client: kubernetes.client.
     console.close()
 
 
+@pytest.mark.slow
 def test_cloud_init_finishes_after_login_works(api_client: kubernetes.client.ApiClient,
                                                kv: Any, ns: str) -> None:
     create_vm(kv, ns, vm_manifest("late", user_data=cloud_init("pw", FIO_PACKAGES)))
@@ -123,6 +128,7 @@ def test_cloud_init_finishes_after_login_works(api_client: kubernetes.client.Api
     console.close()
 
 
+@pytest.mark.slow
 def test_air_gapped_package_installs_fail_as_cloud_init_logs_them(
         lab_factory: Any) -> None:
     lab = lab_factory("drivers:\n- name: only\n  provisioner: only.csi.lab.io\n"

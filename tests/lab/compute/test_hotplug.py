@@ -144,6 +144,7 @@ def small(lab_factory: Any) -> Any:
     client.close()
 
 
+@pytest.mark.slow
 def test_gate_off_then_fault_ready_but_invisible(small: Any, lab_factory: Any) -> None:
     client = small
     kv = kubernetes.client.CustomObjectsApi(client)

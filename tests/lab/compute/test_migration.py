@@ -46,6 +46,7 @@ def _written(console: Console) -> int:
     return int(console.run("cat $HOME/written 2>/dev/null || echo 0")[1] or 0)
 
 
+@pytest.mark.slow
 def test_rwx_vm_migrates_while_the_guest_writes(lab: Any, api_client: Any, core: Any, kv: Any,
                                                  ns: str) -> None:
     create_vm(kv, ns, vm_manifest("mover", user_data=cloud_init("pw"), data_volumes=[
@@ -89,6 +90,7 @@ def test_rwx_vm_migrates_while_the_guest_writes(lab: Any, api_client: Any, core:
     assert nodes == [state["targetNode"]]
 
 
+@pytest.mark.slow
 def test_rwo_vm_is_not_migratable_and_is_refused(api_client: Any, kv: Any, ns: str) -> None:
     create_vm(kv, ns, vm_manifest("pinned", user_data=cloud_init("pw"), data_volumes=[
         blank_dv("pinned-data", "lab-slow", access="ReadWriteOnce")]))
@@ -119,6 +121,7 @@ drivers:
 """
 
 
+@pytest.mark.slow
 def test_migration_fails_fault_leaves_the_vmi_running(lab_factory: Any) -> None:
     faulty = lab_factory(FAULTY)
     client = kubernetes.config.new_client_from_config(config_file=str(faulty.kubeconfig_path))

@@ -65,6 +65,7 @@ def _node_view(api_client: Any, ns: str, storage_class: str) -> list[str]:
     return [line for line in lines if line.strip()]
 
 
+@pytest.mark.slow
 def test_luks_class_shows_ciphertext_on_the_node(api_client: Any, ns: str) -> None:
     lines = _node_view(api_client, ns, "lab-ceph-rbd")
     assert lines, "no dm-crypt device on the VM's node"
@@ -83,6 +84,7 @@ drivers:
 """
 
 
+@pytest.mark.slow
 def test_encryption_not_applied_shows_plaintext_on_the_node(lab_factory: Any) -> None:
     liar = lab_factory(PLAINTEXT)
     client = kubernetes.config.new_client_from_config(config_file=str(liar.kubeconfig_path))

@@ -17,6 +17,7 @@ from ocp_resources.virtual_machine_snapshot import VirtualMachineSnapshot
 
 # the wrapper's own restart(wait=True) uses its deprecated virt_launcher_pod property
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.slow
 def test_openshift_python_wrapper_lifecycle(lab: Any, ns: str) -> None:
     client = get_client(config_file=str(lab.kubeconfig_path))
     body = vm_manifest("wrapped", user_data=cloud_init("pw"), run_strategy="Halted",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from kvhelpers import (
     Console,
     blank_dv,
@@ -32,6 +33,7 @@ def _ref(kind: str, name: str) -> dict[str, str]:
     return {"apiGroup": "kubevirt.io", "kind": kind, "name": name}
 
 
+@pytest.mark.slow
 def test_snapshot_and_restore_bring_back_snapshot_time_bytes(api_client: Any, kv: Any,
                                                               ns: str) -> None:
     create_vm(kv, ns, vm_manifest("keep", user_data=cloud_init("pw"), data_volumes=[

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from kvhelpers import (
     Console,
     blank_dv,
@@ -35,6 +36,7 @@ def _efivar(console: Console, line: str) -> tuple[int, str]:
     return console.run(line.replace("STORE", store))
 
 
+@pytest.mark.slow
 def test_efi_variable_survives_a_restart_on_the_state_claim(api_client: Any, core: Any,
                                                             kv: Any, ns: str) -> None:
     create_vm(kv, ns, _stateful("st"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from kvhelpers import (
     Console,
     blank_dv,
@@ -61,6 +62,7 @@ def test_online_expansion_reaches_vmi_status_and_guest(api_client: Any, core: An
     assert (status, int(size)) == (0, 128 * 1024 * 1024)
 
 
+@pytest.mark.slow
 def test_rwo_claim_in_use_on_another_node_cannot_attach(core: Any, kv: Any, ns: str) -> None:
     create_vm(kv, ns, vm_manifest("owner", user_data=cloud_init("pw"), data_volumes=[
         blank_dv("owned-data", "lab-slow")]))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from kvhelpers import (
     Console,
     blank_dv,
@@ -42,6 +43,7 @@ def _switch(kv: Any, ns: str, vm: str, volume: str, claim: str, *,
     kv.replace_namespaced_custom_object(*KV, ns, "virtualmachines", vm, obj)
 
 
+@pytest.mark.slow
 def test_volume_moves_to_another_class_while_running(api_client: Any, kv: Any,
                                                      ns: str) -> None:
     create_vm(kv, ns, vm_manifest("mv", user_data=cloud_init("pw"), data_volumes=[

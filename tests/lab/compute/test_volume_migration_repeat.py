@@ -41,6 +41,7 @@ def _fields(console: Console, line: str, timeout_s: float = 60.0) -> dict[str, s
 
 @pytest.mark.parametrize("target,round_", [("lab-local", i) for i in range(5)]
                          + [("lab-nfs", 0)])
+@pytest.mark.slow
 def test_every_block_moves_with_the_disk(api_client: kubernetes.client.ApiClient,
                                          core: Any, kv: Any, ns: str, target: str,
                                          round_: int) -> None:

@@ -20,6 +20,7 @@ BEFORE = b"written-before-the-snapshot" * 100
 AFTER = b"written-after-the-snapshot!" * 100
 
 
+@pytest.mark.slow
 def test_restore_holds_the_bytes_of_snapshot_time(plane: Plane) -> None:
     dp = plane.dp
     export = plane.run(dp.create_volume("src", 32 * MiB, volume_mode="Block",

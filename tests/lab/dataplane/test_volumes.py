@@ -107,6 +107,7 @@ def test_invisible_expansion_shows_only_after_the_next_attach(plane: Plane) -> N
     assert size_by_seek(export) == 96 * MiB
 
 
+@pytest.mark.slow
 def test_throttle_group_limits_iops(plane: Plane, tmp_path: Path) -> None:
     export = plane.run(plane.dp.create_volume("slow", 64 * MiB, volume_mode="Block",
                                               limits={"iops": 300}))

@@ -54,6 +54,7 @@ def test_a_new_service_account_may_do_almost_nothing(kubectl: Kubectl, ns: str,
                    check=False).stdout.strip() == "no"
 
 
+@pytest.mark.slow
 def test_a_role_binding_grants_exactly_its_rules(kubectl: Kubectl, ns: str,
                                                  tenant: tuple[str, Path]) -> None:
     sa, config = tenant
@@ -74,6 +75,7 @@ def test_a_role_binding_grants_exactly_its_rules(kubectl: Kubectl, ns: str,
     assert "pods" in listed and "selfsubjectaccessreviews.authorization.k8s.io" in listed
 
 
+@pytest.mark.slow
 def test_resource_names_and_subresources_narrow_a_rule(kubectl: Kubectl, ns: str,
                                                        tenant: tuple[str, Path]) -> None:
     sa, config = tenant
@@ -92,6 +94,7 @@ def test_resource_names_and_subresources_narrow_a_rule(kubectl: Kubectl, ns: str
     assert can("create", "pods") == "no"
 
 
+@pytest.mark.slow
 def test_cluster_roles_aggregate_kubevirt_and_cdi_rules(kubectl: Kubectl, ns: str,
                                                         tenant: tuple[str, Path]) -> None:
     sa, config = tenant
@@ -120,6 +123,7 @@ def test_cluster_roles_aggregate_kubevirt_and_cdi_rules(kubectl: Kubectl, ns: st
     assert '"virtualmachines"' in edit and '"datavolumes"' in edit
 
 
+@pytest.mark.slow
 def test_a_new_aggregated_role_reaches_view_soon(kubectl: Kubectl, ns: str,
                                                  tenant: tuple[str, Path]) -> None:
     sa, config = tenant

@@ -3,6 +3,7 @@ deletion; an RWO volume attached elsewhere gets the Multi-Attach error, RWX does
 
 from __future__ import annotations
 
+import pytest
 from storagehelpers import Api, wait_bound, wait_for
 
 VA_FINALIZER = "external-attacher/rbd-csi-lab-io"
@@ -43,6 +44,7 @@ def test_rwx_attaches_on_two_nodes(api: Api, ns: str) -> None:
         api.storage.delete_volume_attachment(name)
 
 
+@pytest.mark.slow
 def test_attach_limit_of_the_node(api: Api, ns: str) -> None:
     """The limit is the CSINode's allocatable count (lowered here as a kubelet would
     report a node with few free slots, and put back afterwards)."""

@@ -124,6 +124,7 @@ def test_unreachable_url_keeps_retrying(lab: Lab, api: Api, ns: str) -> None:
     assert dv_phase(api, ns, "absent") == "ImportInProgress"
 
 
+@pytest.mark.slow
 def test_clone_from_volume_snapshot(lab: Lab, api: Api, ns: str) -> None:
     api.create_pvc(ns, "snap-src", "lab-ceph-rbd", "Block", ["ReadWriteOnce"])
     wait_bound(api, ns, "snap-src")

@@ -55,6 +55,7 @@ def noisy(lab_factory: Callable[[str], Lab]) -> tuple[Lab, Api, str]:
     return lab, api, "noise"
 
 
+@pytest.mark.slow
 def test_noise_then_success(noisy: tuple[Lab, Api, str]) -> None:
     _, api, ns = noisy
     api.create_pvc(ns, "disk", "noisy", "Block", ["ReadWriteOnce"], size="100Mi")
@@ -92,6 +93,7 @@ def test_noise_then_success(noisy: tuple[Lab, Api, str]) -> None:
              ["status"]["readyToUse"], timeout_s=15)
 
 
+@pytest.mark.slow
 def test_non_csi_classes_never_bind(noisy: tuple[Lab, Api, str]) -> None:
     _, api, ns = noisy
     classes = {sc.metadata.name: sc.provisioner for sc in api.storage.list_storage_class().items}

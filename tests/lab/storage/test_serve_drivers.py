@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 DRIVERS = """\
 drivers:
   - name: gold-block
@@ -36,6 +38,7 @@ def _kubectl(kubeconfig: Path, *args: str) -> str:
     return result.stdout
 
 
+@pytest.mark.slow
 def test_serve_hand_written_drivers(tmp_path: Path) -> None:
     drivers, kubeconfig = tmp_path / "drivers.yaml", tmp_path / "kubeconfig"
     drivers.write_text(DRIVERS)

@@ -26,6 +26,7 @@ BEFORE, AFTER = b"written-before-the-snapshot" * 8, b"written-after-the-snapshot
 
 
 @pytest.mark.parametrize(("sc", "mode"), [("lab-ceph-rbd", "Block"), ("lab-slow", "Filesystem")])
+@pytest.mark.slow
 def test_restore_holds_bytes_from_snapshot_time(lab: Lab, api: Api, ns: str, sc: str,
                                                 mode: str) -> None:
     src = f"{sc}-{mode}".lower()
@@ -59,6 +60,7 @@ def test_driver_without_snapshot_class(api: Api, ns: str) -> None:
     assert "cannot find default snapshot class" in vs["status"]["error"]["message"]
 
 
+@pytest.mark.slow
 def test_delete_removes_content(lab: Lab, api: Api, ns: str) -> None:
     api.create_pvc(ns, "del-src", "lab-ceph-rbd", "Block", ["ReadWriteOnce"])
     wait_bound(api, ns, "del-src")
