@@ -78,6 +78,19 @@ def mismatches(actual: dict[str, dict[str, str]], drivers: list[dict[str, Any]])
     return problems
 
 
+def assert_matrix_matches(result: Any, drivers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run's matrix has one entry per driver and every cell as the driver file implies
+    (a mismatch is listed with the suite's reason for it); returns the matrix."""
+    matrix: dict[str, Any] = result.matrix()
+    assert [sc["name"] for sc in matrix["storageClasses"]] == sorted(d["name"] for d in drivers)
+    problems = mismatches(result.verdicts(), drivers)
+    reasons = {f"{sc['name']} {cap}": cell["reason"] for sc in matrix["storageClasses"]
+               for cap, cell in sc["capabilities"].items()}
+    detail = [f"{p}  ({reasons.get(p.split(':')[0])})" for p in problems]
+    assert not problems, "verdicts differ from the driver file:\n" + "\n".join(detail)
+    return matrix
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("drivers", [VARIETY + UNFIT, FAULTS_DATA, FAULTS_PLATFORM],
                          ids=["variety-noisy", "data-faults", "platform-faults"])
@@ -86,13 +99,7 @@ def test_matrix_equals_the_driver_file(lab_process: Any, tmp_path: Path,
     lab = lab_process(drivers)
     result = run_suite(lab.kubeconfig, tmp_path / "reports", "--junitxml",
                        str(tmp_path / "junit.xml"))
-    matrix = result.matrix()
-    assert [sc["name"] for sc in matrix["storageClasses"]] == sorted(d["name"] for d in drivers)
-    problems = mismatches(result.verdicts(), drivers)
-    reasons = {f"{sc['name']} {cap}": cell["reason"] for sc in matrix["storageClasses"]
-               for cap, cell in sc["capabilities"].items()}
-    detail = [f"{p}  ({reasons.get(p.split(':')[0])})" for p in problems]
-    assert not problems, "verdicts differ from the driver file:\n" + "\n".join(detail)
+    matrix = assert_matrix_matches(result, drivers)
     assert labelled_leftovers(lab.kubeconfig) == []
     assert junit_results(tmp_path / "junit.xml") == expected_junit(result.verdicts())
     if any(d["name"] == "e2e-invisible" for d in drivers):  # judged after the grace

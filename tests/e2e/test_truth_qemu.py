@@ -1,9 +1,9 @@
 """The first-round truth test with real QEMU guests (`cluster.guests: qemu`): the same
 driver files give the same verdicts, cell by cell, as with the process runtime.
 
-One Block class runs in the default test run (a TCG boot costs 5-90 s on a shared
-2-core machine and the suite boots several VMs per class); the first round's three
-driver files are marked slow.
+One Block class (every family, noise included) runs in the default test run; the first
+round's three driver files are in the `extended` tier: a TCG boot costs 13-90 s on a
+2-core machine and the suite boots several VMs per class.
 """
 
 from __future__ import annotations
@@ -16,7 +16,13 @@ import yaml
 
 from suite.lab.compute.qemu import GuestImageMissing, find_image
 from tests.e2e.conftest import PROFILE, labelled_leftovers, run_suite
-from tests.e2e.test_truth import FAULTS_DATA, FAULTS_PLATFORM, UNFIT, VARIETY, mismatches
+from tests.e2e.test_truth import (
+    FAULTS_DATA,
+    FAULTS_PLATFORM,
+    UNFIT,
+    VARIETY,
+    assert_matrix_matches,
+)
 
 try:
     find_image()
@@ -45,18 +51,11 @@ def _assert_truth(lab_process: Any, tmp_path: Path, drivers: list[dict[str, Any]
     lab = lab_process(drivers, QEMU)
     result = run_suite(lab.kubeconfig, tmp_path / "reports", "--profile",
                        str(qemu_profile(tmp_path)), timeout_s=3600)
-    matrix = result.matrix()
-    assert [sc["name"] for sc in matrix["storageClasses"]] == sorted(d["name"] for d in drivers)
-    problems = mismatches(result.verdicts(), drivers)
-    reasons = {f"{sc['name']} {cap}": cell["reason"] for sc in matrix["storageClasses"]
-               for cap, cell in sc["capabilities"].items()}
-    detail = [f"{p}  ({reasons.get(p.split(':')[0])})" for p in problems]
-    assert not problems, "verdicts differ from the driver file:\n" + "\n".join(detail)
+    assert_matrix_matches(result, drivers)
     assert labelled_leftovers(lab.kubeconfig) == []
 
 
 @pytest.mark.slow
-@pytest.mark.extended
 def test_one_block_class_with_qemu_guests(lab_process: Any, tmp_path: Path) -> None:
     _assert_truth(lab_process, tmp_path, ONE_CLASS)
 
