@@ -69,9 +69,12 @@ def storm_line(n: int, wall: float, matrix: dict[str, Any]) -> str:
     parts = []
     for sc in matrix["storageClasses"]:
         cell = sc["capabilities"]["scale.bootstorm"]
-        ready = (cell["evidence"].get("readySeconds") or {}).get("p95")
-        login = (cell["evidence"].get("loginSeconds") or {}).get("p95")
-        parts.append(f"{sc['name']} {cell['verdict']} login p95 {login}s read p95 {ready}s")
+        ev = cell["evidence"]
+        ready = (ev.get("readySeconds") or {}).get("p95")
+        login = (ev.get("loginSeconds") or {}).get("p95")
+        image = ev.get("imageReadSeconds") or {}
+        parts.append(f"{sc['name']} {cell['verdict']} login p95 {login}s ready p95 {ready}s "
+                     f"image read p50/p95 {image.get('p50')}/{image.get('p95')}s")
     return f"N={n:>2}: wall {wall:6.1f}s  " + "; ".join(parts)
 
 
