@@ -9,6 +9,7 @@ each job's runtime (`--fio-runtime`, default 2 s, ramp 0). The boot-storm series
 only `scale.bootstorm` on the four classes at once for each N.
 
     python benchmarks/bench_assessment.py [--storms 5,10,20] [--skip-assessment]
+        [--storm-classes lab-slow]
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ CLASSES = ["lab-ceph-rbd", "lab-nfs", "lab-local", "lab-slow"]
 
 
 def lab_profile(folder: Path, name: str, runtime_s: int, storm: int | None = None) -> Path:
+    from suite.config.profile import resolve_profile_path
     from suite.fio.jobsets import JOB_SETS
 
-    profile = yaml.safe_load((REPO / "profiles" / "assessment.yaml").read_text())
+    profile = yaml.safe_load(resolve_profile_path("assessment").read_text())
     jobs = [{**job, "runtime_s": runtime_s, "ramp_s": 0}
             for job in JOB_SETS["assessment"]["jobs"]]
     profile.update(name=name, sizes={"disk": "96Mi", "expanded_disk": "128Mi",
@@ -47,11 +49,12 @@ def lab_profile(folder: Path, name: str, runtime_s: int, storm: int | None = Non
     return path
 
 
-def run(profile: Path, reports: Path, run_id: str, *extra: str) -> tuple[float, dict[str, Any]]:
+def run(profile: Path, reports: Path, run_id: str, *extra: str,
+        classes: list[str] = CLASSES) -> tuple[float, dict[str, Any]]:
     command = [sys.executable, "-m", "pytest", "suite", "-q", "-p", "no:cacheprovider", "--lab",
                "--profile", str(profile), "--report-dir", str(reports), "--run-id", run_id,
                *extra]
-    for name in CLASSES:
+    for name in classes:
         command += ["--storage-class", name]
     started = time.monotonic()
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
@@ -66,9 +69,12 @@ def storm_line(n: int, wall: float, matrix: dict[str, Any]) -> str:
     parts = []
     for sc in matrix["storageClasses"]:
         cell = sc["capabilities"]["scale.bootstorm"]
-        ready = (cell["evidence"].get("readySeconds") or {}).get("p95")
-        login = (cell["evidence"].get("loginSeconds") or {}).get("p95")
-        parts.append(f"{sc['name']} {cell['verdict']} login p95 {login}s read p95 {ready}s")
+        ev = cell["evidence"]
+        ready = (ev.get("readySeconds") or {}).get("p95")
+        login = (ev.get("loginSeconds") or {}).get("p95")
+        image = ev.get("imageReadSeconds") or {}
+        parts.append(f"{sc['name']} {cell['verdict']} login p95 {login}s ready p95 {ready}s "
+                     f"image read p50/p95 {image.get('p50')}/{image.get('p95')}s")
     return f"N={n:>2}: wall {wall:6.1f}s  " + "; ".join(parts)
 
 
@@ -77,7 +83,11 @@ def main() -> None:
     parser.add_argument("--storms", default="5,10,20")
     parser.add_argument("--fio-runtime", type=int, default=2)
     parser.add_argument("--skip-assessment", action="store_true")
+    parser.add_argument("--storm-classes", default=",".join(CLASSES),
+                        help="classes the boot-storm series runs on (lab-slow alone shows "
+                             "its class-wide limit without the other classes' contention)")
     args = parser.parse_args()
+    storm_classes = args.storm_classes.split(",")
     with tempfile.TemporaryDirectory(prefix="bench-assessment-") as tmp:
         folder = Path(tmp)
         if not args.skip_assessment:
@@ -93,7 +103,7 @@ def main() -> None:
         for n in (int(x) for x in args.storms.split(",")):
             profile = lab_profile(folder, f"storm{n}", args.fio_runtime, storm=n)
             wall, matrix = run(profile, folder / "reports", f"bench-storm-{n}",
-                               "-k", "scale.bootstorm")
+                               "-k", "scale.bootstorm", classes=storm_classes)
             print(storm_line(n, wall, matrix))
 
 

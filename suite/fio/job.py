@@ -50,6 +50,7 @@ class FioJob:
     ioengine: str = "libaio"
     size: int | None = None
     offset: int = 0
+    direct: int = 1  # 0 only for fdatasync'd writes of a size no sector divides (jobs.py)
 
     @property
     def is_random(self) -> bool:

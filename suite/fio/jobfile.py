@@ -1,13 +1,14 @@
 """Render jobs into one fio job file (INI) that measures honestly.
 
-Every rule here fixes a mistake an anchor tool makes (anchors-fio.md):
-direct=1 so the guest page cache is not measured; total-latency percentiles
-(`lat_percentiles`) up to p99.99 and never `gtod_reduce`, so latency exists at
-all; `stonewall` on every job so jobs never share the device (kubestr #68);
-`group_reporting` so numjobs clones come back as one figure whose histogram
-fio itself summed; and a sequential prefill of the whole test area before any
-read, because thin-provisioned storage answers unwritten blocks with zeroes
-at memory speed.
+Every rule here fixes a mistake an anchor tool makes (anchors-fio.md): direct=1 so
+the guest page cache is not measured (a job may turn it off only when every write is
+followed by fdatasync, so what it times still reaches the storage); total-latency
+percentiles (`lat_percentiles`) up to p99.99 and never `gtod_reduce`, so latency
+exists at all; `stonewall` on every job so jobs never share the device (kubestr
+#68); `group_reporting` so numjobs clones come back as one figure whose histogram
+fio itself summed; and a sequential prefill of the whole test area before any read,
+because thin-provisioned storage answers unwritten blocks with zeroes at memory
+speed.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ def _job(job: FioJob, size_bytes: int) -> list[str]:
         lines.append(f"rwmixread={job.rwmixread}")
     if job.fdatasync:
         lines.append(f"fdatasync={job.fdatasync}")
+    if not job.direct:
+        lines.append("direct=0")
     return lines + _area(job, size_bytes)
 
 

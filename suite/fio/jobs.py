@@ -49,9 +49,8 @@ def _name(value: object) -> str:
 
 def _block_size(value: object) -> int:
     size = parse_size(value)
-    if size <= 0 or size % 512:
-        # direct=1 is always on, and the kernel refuses unaligned direct I/O.
-        raise ValueError(f"must be a positive multiple of 512 bytes (direct I/O), got {value!r}")
+    if size <= 0:
+        raise ValueError(f"must be a positive size, got {value!r}")
     return size
 
 
@@ -67,6 +66,7 @@ _FIELDS: dict[str, Callable[[object], Any]] = {
     "iodepth": _int_in(1, 1024), "numjobs": _int_in(1, 64), "rwmixread": _int_in(0, 100),
     "runtime_s": _int_in(1, 86400), "ramp_s": _int_in(0, 3600), "fdatasync": _int_in(0, 1_000_000),
     "ioengine": _one_of(IOENGINES), "size": _bytes, "offset": _bytes,
+    "direct": _int_in(0, 1),
 }
 
 
@@ -102,6 +102,18 @@ def _parse_job(entry: object, path: str, where: str) -> FioJob:
 
 
 def _check_combination(values: dict[str, Any], path: str, where: str) -> None:
+    direct = values.get("direct", 1)
+    if direct and values["bs"] % 512:
+        # the kernel refuses unaligned direct I/O
+        raise _fail(path, f"{where}.bs", "must be a positive multiple of 512 bytes (direct "
+                    f"I/O), got {values['bs']!r}; only an fdatasync'd write job may use "
+                    "direct: 0")
+    if not direct and (values["rw"] not in ("write", "randwrite")
+                       or values.get("fdatasync") != 1):
+        # buffered I/O would time the guest's page cache, unless every write is
+        # followed by an fdatasync that makes it reach the storage (etcd's WAL)
+        raise _fail(path, f"{where}.direct", "0 is only allowed for write jobs with "
+                    "fdatasync: 1")
     mixed = values["rw"] in ("rw", "randrw")
     if "rwmixread" in values and not mixed:
         raise _fail(path, f"{where}.rwmixread", "only applies to rw: rw or randrw")

@@ -1,8 +1,9 @@
 """Parallel fio on the lab: the job set in two VMs at once, combined without lying.
 
-Each lab volume has its own throttle group, so two VMs on a class limited to N IOPS
-get about N each: the aggregate is the sum of the VMs (not an average), the spread
-between them is reported, and the merged percentiles come from summed histograms.
+A limited class's volumes share one throttle group (as a real array's class QoS), so
+two VMs on a class limited to N IOPS get about N together, not N each: the aggregate is
+the sum of the VMs (not an average), the spread between them is reported, and the
+merged percentiles come from summed histograms.
 """
 
 from __future__ import annotations
@@ -51,8 +52,9 @@ def test_two_vms_at_once_add_up_and_show_their_spread(lab_factory: Callable) -> 
     spread = together["spreadBetweenVms"]
     assert together["vms"] == 2 and len(spread["iopsPerVm"]) == 2
     assert abs(together["readIops"] - sum(spread["iopsPerVm"])) <= 0.02 * together["readIops"]
-    assert 1.0 <= spread["iopsRatio"] < 1.5, spread  # equal VMs, equal limits
+    assert 1.0 <= spread["iopsRatio"] < 1.5, spread  # equal VMs, one shared limit
+    assert abs(sum(spread["iopsPerVm"]) - LIMIT) <= 0.2 * LIMIT, spread  # shared, not 2N
     for each in spread["iopsPerVm"]:
-        assert abs(each - LIMIT) <= 0.2 * LIMIT, spread
+        assert each >= 0.25 * LIMIT, spread  # each VM gets its share
     assert abs(single["readIops"] - LIMIT) <= 0.2 * LIMIT, single
     assert together["latencyUs"]["p99"] >= together["latencyUs"]["p50"] > 0

@@ -5,6 +5,10 @@ node opens the image with O_DIRECT (`cache.direct=on`, KubeVirt's `cache=none`),
 consumer's direct I/O reaches the disk and fio through the export measures the storage
 rather than the host's page cache.
 
+This daemon serves volumes of unlimited classes, and limited volumes created without
+a class to share with (`limit_group`); such a volume's throttle group `tg0` is its
+own. Volumes of a limited class share one daemon and one group (classdaemon.py).
+
 The daemon is started with everything on its command line (objects first: a blockdev
 naming a secret or throttle group that does not exist yet makes the daemon exit), then
 steered over its QMP monitor. A volume is ready only once the kernel lists its mount.
@@ -12,30 +16,18 @@ steered over its QMP monitor. A volume is ready only once the kernel lists its m
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
-import shutil
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import mounts
-from .errors import DataPlaneError
 from .images import ImageRef, MiB, escape, key_pipes, secret_args
-from .qmp import QmpClient
+from .qsd import MONITOR_ARGS, START_TIMEOUT_S, QsdProcess
 
 FILE_NODE = "file0"
 FORMAT_NODE = "fmt0"
 THROTTLE_NODE = "thr0"
-_START_TIMEOUT_S = 10.0
-_QUIT_TIMEOUT_S = 5.0
-_SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes; longer paths go through /proc/self/fd
-# If the process that started a daemon dies without shutting the data plane down, the
-# daemon gets SIGTERM (a clean quit that unmounts its export) instead of leaking.
-_DEATH_SIGNAL = ["setpriv", "--pdeathsig", "TERM", "--"] if shutil.which("setpriv") else []
 
 
 @dataclass(frozen=True)
@@ -61,23 +53,24 @@ class DaemonConfig:
         return THROTTLE_NODE if throttle_options(self.limits) else FORMAT_NODE
 
 
+def throttle_limits(limits: Mapping[str, Any] | None) -> dict[str, int]:
+    """The class's limits as QEMU's ThrottleLimits (`iops-total`, `bps-total`)."""
+    out: dict[str, int] = {}
+    if limits and limits.get("iops"):
+        out["iops-total"] = int(limits["iops"])
+    if limits and limits.get("bandwidthMiBs"):
+        out["bps-total"] = int(float(limits["bandwidthMiBs"]) * MiB)
+    return out
+
+
 def throttle_options(limits: Mapping[str, Any] | None) -> str:
     """`x-iops-total=..,x-bps-total=..` for the class's limits, '' when unlimited."""
-    if not limits:
-        return ""
-    parts = []
-    if limits.get("iops"):
-        parts.append(f"x-iops-total={int(limits['iops'])}")
-    if limits.get("bandwidthMiBs"):
-        parts.append(f"x-bps-total={int(float(limits['bandwidthMiBs']) * MiB)}")
-    return ",".join(parts)
+    return ",".join(f"x-{key}={value}" for key, value in throttle_limits(limits).items())
 
 
 def command_line(config: DaemonConfig, secret_fds: list[int]) -> list[str]:
-    """The daemon's argv: monitor, then objects, then blockdevs bottom-up, then export."""
-    argv = [*_DEATH_SIGNAL, "qemu-storage-daemon", "--chardev",
-            "socket,path=qmp.sock,server=on,wait=off,id=mon0", "--monitor", "chardev=mon0"]
-    argv += secret_args(secret_fds)
+    """The daemon's arguments: monitor, objects, blockdevs bottom-up, then export."""
+    argv = [*MONITOR_ARGS, *secret_args(secret_fds)]
     throttle = throttle_options(config.limits)
     if throttle:
         argv += ["--object", f"throttle-group,id=tg0,{throttle}"]
@@ -97,103 +90,53 @@ def command_line(config: DaemonConfig, secret_fds: list[int]) -> list[str]:
     return argv
 
 
+def prepare_export(export: Path) -> None:
+    """Clear a stale mount from a crashed run; FUSE mounts over an existing regular file."""
+    if mounts.is_mounted(export):
+        mounts.force_unmount(export)
+    export.touch()
+
+
 class Daemon:
     """A running daemon: start it, talk to it, stop it without leaving a mount behind."""
 
     def __init__(self, config: DaemonConfig) -> None:
         self.config = config
-        self.proc: asyncio.subprocess.Process | None = None
-        self.qmp: QmpClient | None = None
+        self.process = QsdProcess(f"volume {config.name}", config.folder)
 
     @property
     def pid(self) -> int | None:
-        return self.proc.pid if self.proc else None
+        return self.process.pid
 
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.returncode is None
+        return self.process.alive()
 
     async def start(self) -> None:
         """Spawn, connect to the monitor and wait for the kernel to list the export."""
         config = self.config
-        if mounts.is_mounted(config.export):
-            mounts.force_unmount(config.export)  # a stale export from a crashed run
-        config.export.touch()  # FUSE mounts over an existing regular file
-        config.socket.unlink(missing_ok=True)
+        prepare_export(config.export)
         keys = [config.image.key] if config.image.key is not None else []
-        with key_pipes(keys) as fds, open(config.log, "ab") as log:
-            self.proc = await asyncio.create_subprocess_exec(
-                *command_line(config, fds), stdin=asyncio.subprocess.DEVNULL, stdout=log,
-                stderr=asyncio.subprocess.STDOUT, cwd=config.folder, pass_fds=fds)
         try:
-            await self._wait_ready()
+            with key_pipes(keys) as fds:
+                await self.process.spawn(command_line(config, fds), fds)
+            if not await mounts.wait_mounted(config.export, START_TIMEOUT_S, self.alive):
+                raise self.process.failure("its FUSE export never appeared in /proc/mounts")
         except BaseException:
             await self.stop()
             raise
 
-    async def _wait_ready(self) -> None:
-        self.qmp = await self._connect()
-        if not await mounts.wait_mounted(self.config.export, _START_TIMEOUT_S, self.alive):
-            raise self._failure("its FUSE export never appeared in /proc/mounts")
-
-    async def _connect(self) -> QmpClient:
-        deadline = time.monotonic() + _START_TIMEOUT_S
-        while self.alive() and time.monotonic() < deadline:
-            try:
-                return await connect_monitor(self.config.socket)
-            except (FileNotFoundError, ConnectionRefusedError):
-                await asyncio.sleep(0.005)
-        raise self._failure("its QMP monitor never answered")
-
-    def _failure(self, what: str) -> DataPlaneError:
-        lines = self.config.log.read_text(errors="replace").strip().splitlines()
-        detail = lines[-1] if lines else "no output"
-        return DataPlaneError(f"volume {self.config.name}: qemu-storage-daemon failed "
-                              f"({what}): {detail}")
-
     async def execute(self, command: str, arguments: dict[str, Any] | None = None) -> Any:
-        if self.qmp is None or not self.alive():
-            raise DataPlaneError(f"volume {self.config.name}: its daemon is not running")
-        return await self.qmp.execute(command, arguments)
+        return await self.process.execute(command, arguments)
 
     async def block_resize(self, node: str, size: int) -> None:
         await self.execute("block_resize", {"node-name": node, "size": size})
 
+    async def resize(self, size: int) -> None:
+        """Grow the export to `size` bytes (the top node's length is what FUSE shows)."""
+        await self.block_resize(self.config.top_node, size)
+
     async def stop(self) -> None:
         """QMP quit, then SIGTERM, then SIGKILL; finally make sure no mount is left."""
-        if self.qmp is not None:
-            await self._quit()
-        if self.proc is not None and self.proc.returncode is None:
-            await self._terminate(self.proc)
+        await self.process.stop()
         if mounts.is_mounted(self.config.export):
             mounts.force_unmount(self.config.export)
-        self.config.socket.unlink(missing_ok=True)
-
-    async def _quit(self) -> None:
-        assert self.qmp is not None
-        # the daemon may close the socket before it answers
-        with contextlib.suppress(DataPlaneError, OSError, TimeoutError):
-            await asyncio.wait_for(self.qmp.execute("quit"), _QUIT_TIMEOUT_S)
-        self.qmp.close()
-        self.qmp = None
-
-    @staticmethod
-    async def _terminate(proc: asyncio.subprocess.Process) -> None:
-        for action, wait_s in ((None, _QUIT_TIMEOUT_S), (proc.terminate, 2.0), (proc.kill, None)):
-            if action is not None and proc.returncode is None:
-                action()
-            try:
-                await asyncio.wait_for(proc.wait(), wait_s)
-                return
-            except TimeoutError:
-                continue
-
-
-async def connect_monitor(socket: Path) -> QmpClient:
-    """Connect to a monitor socket, even one whose path is too long for sun_path."""
-    if len(str(socket)) <= _SOCKET_PATH_MAX:
-        return await QmpClient.connect(socket)
-    folder_fd = os.open(socket.parent, os.O_PATH)
-    try:
-        return await QmpClient.connect(Path(f"/proc/self/fd/{folder_fd}") / socket.name)
-    finally:
-        os.close(folder_fd)

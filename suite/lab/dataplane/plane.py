@@ -1,8 +1,11 @@
 """The lab's data plane: real volumes behind a small API (see docs/internals.md).
 
-Every volume is a sparse image served by its own qemu-storage-daemon and exported as a
-file through FUSE, so consumers read and write real bytes, encryption is real LUKS,
-limits are real QEMU throttle groups, and snapshots and clones are real copies. The
+Every volume is a sparse image served by a qemu-storage-daemon and exported as a file
+through FUSE, so consumers read and write real bytes, encryption is real LUKS, limits
+are real QEMU throttle groups, and snapshots and clones are real copies. A volume of
+an unlimited class has its own daemon; the volumes of a limited class (`limit_group`)
+share one daemon and one throttle group, so the class's IOPS and bandwidth are shared
+as on a real array (classdaemon.py). The
 storage faults are implemented here the way a buggy driver would commit them: the call
 succeeds and the bytes or sizes are wrong.
 """
@@ -19,7 +22,8 @@ from typing import Any
 
 from . import mounts
 from .budget import Budgets
-from .daemon import Daemon, DaemonConfig
+from .classdaemon import ClassDaemon, SharedExport
+from .daemon import Daemon, DaemonConfig, throttle_options
 from .errors import DataPlaneError
 from .images import ImageRef, LuksHeaders, convert, copy_sparse, fill_zeroes, make_plain
 from .importer import ExportWriter, Progress, import_file, import_url
@@ -47,6 +51,7 @@ class DataPlane:
         self._luks = LuksHeaders(self.state_dir / "luks-headers")
         self.nodes = NodeView(self.state_dir / "nodes")
         self.budgets = Budgets()  # host-assisted copies share their class's pipe
+        self._classes: dict[str, ClassDaemon] = {}  # limited classes' shared daemons
 
     # ---- provisioning -------------------------------------------------------------
 
@@ -54,24 +59,29 @@ class DataPlane:
                             encrypt: bool = False, key: bytes | None = None,
                             pretend_encrypted: bool = False,
                             limits: Mapping[str, Any] | None = None,
-                            fs_overhead: float = 0.055) -> Path:
-        """Provision a blank volume and serve it; returns its export path."""
+                            fs_overhead: float = 0.055,
+                            limit_group: str | None = None) -> Path:
+        """Provision a blank volume and serve it; returns its export path.
+
+        `limit_group` (the class's name) makes `limits` shared by every volume of the
+        group; without it a limited volume gets a throttle group of its own."""
         spec = VolumeSpec(volume_mode, encrypt, key, pretend_encrypted, limits,
-                          float(fs_overhead))
+                          float(fs_overhead), limit_group)
         return (await self._provision(handle, size_bytes, spec, None)).export
 
     async def restore(self, snapshot_id: str, new_handle: str, size_bytes: int, *,
                       volume_mode: str, encrypt: bool = False, key: bytes | None = None,
                       pretend_encrypted: bool = False,
                       limits: Mapping[str, Any] | None = None,
-                      fs_overhead: float = 0.055) -> Path:
+                      fs_overhead: float = 0.055,
+                      limit_group: str | None = None) -> Path:
         """A new volume (same or larger size, its own options) holding a snapshot's bytes."""
         snap = self._snapshot(snapshot_id)
         if size_bytes < snap.capacity:
             raise DataPlaneError(f"snapshot {snapshot_id}: a restore needs at least "
                                  f"{snap.capacity} bytes, not {size_bytes}")
         spec = VolumeSpec(volume_mode, encrypt, key, pretend_encrypted, limits,
-                          float(fs_overhead))
+                          float(fs_overhead), limit_group)
         return (await self._provision(new_handle, size_bytes, spec, snap)).export
 
     async def _provision(self, handle: str, capacity: int, spec: VolumeSpec,
@@ -141,10 +151,24 @@ class DataPlane:
 
     async def _start(self, vol: Volume) -> None:
         config = DaemonConfig(vol.handle, vol.image, vol.export, vol.folder, vol.spec.limits)
-        vol.daemon = Daemon(config)
+        group = vol.spec.limit_group
+        if group is not None and throttle_options(vol.spec.limits):
+            vol.daemon = SharedExport(self._class_daemon(group, vol.spec.limits or {}), config)
+        else:
+            vol.daemon = Daemon(config)
         await vol.daemon.start()
         vol.stale_export = False
         vol.write_meta()
+
+    def _class_daemon(self, group: str, limits: Mapping[str, Any]) -> ClassDaemon:
+        host = self._classes.get(group)
+        if host is None:
+            host = ClassDaemon(group, self.state_dir / "classes" / group, limits)
+            self._classes[group] = host
+        elif throttle_options(host.limits) != throttle_options(limits):
+            raise DataPlaneError(f"class {group}: limits {dict(limits)} differ from its "
+                                 f"other volumes' {host.limits}")
+        return host
 
     async def _restart(self, vol: Volume) -> None:
         if vol.daemon is not None:
@@ -310,7 +334,7 @@ class DataPlane:
     async def _grow(self, vol: Volume, new_export: int, visible: bool) -> None:
         assert vol.daemon is not None
         if visible:
-            await vol.daemon.block_resize(vol.daemon.config.top_node, new_export)
+            await vol.daemon.resize(new_export)
             await _wait_for_size(vol.export, new_export)
             vol.stale_export = False
         else:
@@ -395,9 +419,10 @@ class DataPlane:
         return snap
 
     def daemon_pids(self) -> list[int]:
-        """Pids of the running daemons (for tests and benchmarks that watch them)."""
-        return [v.daemon.pid for v in self._volumes.values()
-                if v.daemon is not None and v.daemon.pid is not None and v.daemon.alive()]
+        """Pids of the running daemons, each once (a class's daemon serves many volumes)."""
+        pids = {v.daemon.pid for v in self._volumes.values()
+                if v.daemon is not None and v.daemon.pid is not None and v.daemon.alive()}
+        return sorted(pids)
 
     async def shutdown(self) -> None:
         """Stop every daemon and leave no FUSE mount under the state dir.
@@ -408,8 +433,10 @@ class DataPlane:
         self._volumes.clear()
         for vol in volumes:
             self._detach_all(vol)
-        await asyncio.gather(*(v.daemon.stop() for v in volumes if v.daemon is not None),
+        own = [v.daemon for v in volumes if isinstance(v.daemon, Daemon)]
+        await asyncio.gather(*(d.stop() for d in own), *(c.stop() for c in self._classes.values()),
                              return_exceptions=True)
+        self._classes.clear()
         for mountpoint in mounts.mounts_under(self.state_dir):
             mounts.force_unmount(mountpoint)
 

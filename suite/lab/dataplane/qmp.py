@@ -1,7 +1,8 @@
 """A small asyncio client for the QEMU Machine Protocol on a unix socket.
 
-Each volume's daemon is steered through its monitor (resize, quit), so the data plane
-needs the protocol's three steps: read the greeting, negotiate capabilities, then run
+Each daemon is steered through its monitor (resize, quit; a limited class's daemon
+also gets its volumes added and removed this way), so the data plane needs the
+protocol's three steps: read the greeting, negotiate capabilities, then run
 commands one at a time. Asynchronous events are skipped: nothing here waits on them.
 """
 

@@ -2,8 +2,9 @@
 
 Each volume is a folder under `state_dir/volumes/<handle>/` holding `disk.raw` (the
 image as storage holds it), the export (`export`, or `fs/disk.img` for Filesystem
-mode), the daemon's `qmp.sock` and `qsd.log`, and `volume.json` describing it for
-humans. Keys stay in memory only: nothing on disk holds one.
+mode), its own daemon's `qmp.sock` and `qsd.log` (a volume of a limited class is
+served by the class's daemon under `state_dir/classes/<class>/` instead), and
+`volume.json` describing it for humans. Keys stay in memory only: nothing on disk holds one.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .errors import DataPlaneError
 from .images import ImageRef, export_size_for
 
 if TYPE_CHECKING:
+    from .classdaemon import SharedExport
     from .daemon import Daemon
     from .nodeview import NodeDevice
 
@@ -44,6 +46,7 @@ class VolumeSpec:
     pretend_encrypted: bool = False
     limits: Mapping[str, Any] | None = None
     fs_overhead: float = 0.055
+    limit_group: str | None = None  # the class whose volumes share `limits` (None: alone)
 
     def check(self, handle: str) -> None:
         if self.volume_mode not in VOLUME_MODES:
@@ -53,6 +56,8 @@ class VolumeSpec:
             raise DataPlaneError(f"volume {handle}: encryption needs a non-empty key")
         if not 0.0 <= self.fs_overhead < 1.0:
             raise DataPlaneError(f"volume {handle}: fs_overhead must be in [0, 1)")
+        if self.limit_group is not None:
+            check_name("limit group", self.limit_group)
 
     @property
     def stored_key(self) -> bytes | None:
@@ -77,7 +82,7 @@ class Volume:
     capacity: int
     export_size: int
     header_bytes: int = 0
-    daemon: Daemon | None = None
+    daemon: Daemon | SharedExport | None = None  # its own daemon, or its class's
     attachments: dict[str, NodeDevice] = field(default_factory=dict)
     stale_export: bool = False  # storage grew but the running export was not told
     birth: Snapshot | None = None
@@ -101,7 +106,8 @@ class Volume:
         meta = {"handle": self.handle, "capacity": self.capacity,
                 "exportSize": self.export_size, "volumeMode": self.spec.volume_mode,
                 "encrypt": self.spec.encrypt, "storedEncrypted": self.image.key is not None,
-                "limits": dict(self.spec.limits or {}), "fsOverhead": self.spec.fs_overhead,
+                "limits": dict(self.spec.limits or {}), "limitGroup": self.spec.limit_group,
+                "fsOverhead": self.spec.fs_overhead,
                 "export": str(self.export), "staleExport": self.stale_export,
                 "daemonPid": self.daemon.pid if self.daemon else None,
                 "attachedTo": sorted(self.attachments)}

@@ -40,6 +40,7 @@ def create_options(ctx: Any, driver: DriverProfile, volume_mode: str) -> dict[st
             "key": _passphrase(ctx, driver) if encrypted else None,
             "pretend_encrypted": encrypted and driver.has_fault("encryption-not-applied"),
             "limits": dict(driver.limits) if driver.limits else None,
+            "limit_group": driver.name if driver.limits else None,  # the class shares them
             "fs_overhead": fs_overhead(ctx, driver.name)}
 
 

@@ -62,3 +62,30 @@ def test_data_ranges_skip_holes_and_merge_near_extents(tmp_path: Path) -> None:
 
 def test_proc_mounts_escapes_are_decoded() -> None:
     assert _decode(r"/tmp/with\040space") == "/tmp/with space"
+
+
+def test_a_class_volume_graph_over_qmp_keeps_the_key_in_one_short_lived_secret() -> None:
+    from suite.lab.dataplane.classdaemon import GROUP, SlotNames, graph_commands
+    from suite.lab.dataplane.daemon import DaemonConfig
+    from suite.lab.dataplane.images import ImageRef
+
+    folder = Path("/state/volumes/v")
+    names = SlotNames("v123456")
+    luks = DaemonConfig("v", ImageRef(folder / "disk.raw", b"k3y"), folder / "export", folder)
+    commands = graph_commands(luks, names)
+    assert [c for c, _ in commands] == ["object-add", "blockdev-add", "blockdev-add",
+                                        "object-del", "blockdev-add", "block-export-add"]
+    assert commands[0][1] == {"qom-type": "secret", "id": names.secret, "data": "azN5",
+                              "format": "base64"}  # base64 of b"k3y"
+    assert commands[2][1]["driver"] == "luks" and commands[2][1]["key-secret"] == names.secret
+    assert "k3y" not in str(commands[1:]) and "azN5" not in str(commands[1:])
+    assert commands[4][1]["throttle-group"] == GROUP
+    assert commands[5][1]["node-name"] == names.throttle
+    assert commands[5][1]["mountpoint"] == str(folder / "export")
+    assert commands[1][1]["cache"] == {"direct": True}  # O_DIRECT, as the per-volume daemon
+    plain = graph_commands(DaemonConfig("v", ImageRef(folder / "disk.raw"), folder / "export",
+                                        folder), names)
+    assert [c for c, _ in plain] == ["blockdev-add"] * 3 + ["block-export-add"]
+    assert plain[1][1]["driver"] == "raw"
+    # QEMU node names hold at most 31 bytes
+    assert max(len(n) for n in (names.file, names.format, names.throttle, names.export)) <= 31
