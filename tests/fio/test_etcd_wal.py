@@ -100,6 +100,7 @@ def test_a_4k_fdatasync_job_does_not_count_as_etcd() -> None:
     assert card["figures"][0]["missing"].startswith("no fio job with")
 
 
+@pytest.mark.slow
 def test_the_job_runs_for_real_on_a_file(tmp_path: Path) -> None:
     job = replace(_etcd_job(), runtime_s=1, ramp_s=0)
     result = run_job_set(local_execute(tmp_path / "dev.dat"), [job], size_bytes=AREA)

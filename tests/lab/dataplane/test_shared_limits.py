@@ -34,6 +34,7 @@ def _iops(proc: subprocess.Popen) -> float:
     return float(json.loads(out)["jobs"][0]["read"]["iops"])
 
 
+@pytest.mark.slow
 def test_two_volumes_of_a_class_share_its_iops(plane: Plane) -> None:
     dp = plane.dp
     one = plane.run(dp.create_volume("one", 64 * MiB, volume_mode="Block", **CLASS))
