@@ -85,9 +85,10 @@ for rel in "${order[@]}"; do
 done
 
 # fio and its whole library closure (it will not start with stub libraries), and the GNU
-# tools a cloud image has where busybox differs (dd's byte offsets, stat, blockdev).
+# tools a cloud image has where busybox differs (dd's byte offsets, stat, blockdev) or lacks
+# (Debian's busybox has no nohup, which the probe's loop writer runs under).
 gnu=()
-for tool in dd stat sha256sum cut tr cmp blockdev mkfifo timeout od head; do
+for tool in dd stat sha256sum cut tr cmp blockdev mkfifo timeout od head nohup; do
   path="$(command -v "$tool" || true)"
   [ -n "$path" ] && gnu+=("$path") && cp "$path" "$root/usr/bin/$tool"
 done
