@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..controller import Controller, Key, Reconcile, by_name, quiet_retry
 from . import cluster
 from .agent import AgentHandlers
 from .console import ConsoleHandler
-from .controller import Controller, Key
 from .export import EXPORT, ExportController
 from .export import register as register_export
 from .exportserver import ExportProxy
@@ -30,6 +30,13 @@ from .volumemigration import VolumeMigrationController
 SUBRESOURCES = "subresources.kubevirt.io"
 
 
+def _controller(ctx: Any, name: str, reconcile: Any) -> Controller:
+    """A compute controller: `reconcile(namespace, name)` on one worker, API errors retried
+    quietly (the compute reconciles share guest state, so they run one at a time)."""
+    run: Reconcile = by_name(reconcile)
+    return Controller(ctx, name, run, workers=1, on_api_error=quiet_retry)
+
+
 def _same_namespace(store: Any, ref: str) -> Any:
     """Map an event to every object of `ref` in the event's namespace (few in a lab)."""
     def keys(obj: dict[str, Any]) -> list[Key]:
@@ -47,7 +54,7 @@ def _owner_vmi(obj: dict[str, Any]) -> list[Key]:
 
 def _start_vmis(ctx: Any, compute: Compute) -> VmiController:
     controller = VmiController(compute)
-    vmis = Controller(ctx, "vmi-controller", controller.reconcile)
+    vmis = _controller(ctx, "vmi-controller", controller.reconcile)
     vmis.watch(VMI)
     vmis.watch("persistentvolumeclaims", _same_namespace(ctx.store, VMI))
     vmis.watch("cdi.kubevirt.io/datavolumes", _same_namespace(ctx.store, VMI))
@@ -59,14 +66,14 @@ def _start_vmis(ctx: Any, compute: Compute) -> VmiController:
 
 def _start_migrations(ctx: Any, compute: Compute, vmis: VmiController) -> None:
     ctx.store.admission.append(admit(ctx.store))
-    migrations = Controller(ctx, "migration-controller",
-                            MigrationController(compute, vmis).reconcile)
+    migrations = _controller(ctx, "migration-controller",
+                             MigrationController(compute, vmis).reconcile)
     migrations.watch(VMIM)
     migrations.start()
 
 
 def _start_vms(ctx: Any) -> Controller:
-    vms = Controller(ctx, "vm-controller", VmController(ctx.store).reconcile)
+    vms = _controller(ctx, "vm-controller", VmController(ctx.store).reconcile)
     vms.watch(VM)
     vms.watch(VMI)
     for ref in ("persistentvolumeclaims", "cdi.kubevirt.io/datavolumes"):
@@ -76,12 +83,12 @@ def _start_vms(ctx: Any) -> Controller:
 
 
 def _start_snapshots(ctx: Any) -> None:
-    snapshots = Controller(ctx, "vmsnapshot-controller",
-                           VmSnapshotController(ctx.store).reconcile)
+    snapshots = _controller(ctx, "vmsnapshot-controller",
+                            VmSnapshotController(ctx.store).reconcile)
     snapshots.watch(SNAP)
     snapshots.watch("snapshot.storage.k8s.io/volumesnapshots", _same_namespace(ctx.store, SNAP))
     snapshots.start()
-    restores = Controller(ctx, "vmrestore-controller", VmRestoreController(ctx.store).reconcile)
+    restores = _controller(ctx, "vmrestore-controller", VmRestoreController(ctx.store).reconcile)
     restores.watch(RESTORE)
     for ref in (VMI, "persistentvolumeclaims"):
         restores.watch(ref, _same_namespace(ctx.store, RESTORE))
@@ -90,7 +97,7 @@ def _start_snapshots(ctx: Any) -> None:
 
 def _start_pods(ctx: Any, compute: Compute) -> PodRuntime:
     runtime = PodRuntime(compute)
-    pods = Controller(ctx, "pod-runtime", runtime.reconcile)
+    pods = _controller(ctx, "pod-runtime", runtime.reconcile)
     pods.watch("pods")
     pods.watch("persistentvolumeclaims", _same_namespace(ctx.store, "pods"))
     pods.watch("volumeattachments.storage.k8s.io", _same_namespace(ctx.store, "pods"))
@@ -102,13 +109,13 @@ def _start_pods(ctx: Any, compute: Compute) -> PodRuntime:
 
 def _start_hotplug(ctx: Any, compute: Compute) -> HotplugController:
     hotplug = HotplugController(compute)
-    vmis = Controller(ctx, "hotplug-controller", hotplug.reconcile)
+    vmis = _controller(ctx, "hotplug-controller", hotplug.reconcile)
     vmis.watch(VMI)
     vmis.watch("persistentvolumeclaims", _same_namespace(ctx.store, VMI))
     vmis.watch("cdi.kubevirt.io/datavolumes", _same_namespace(ctx.store, VMI))
     vmis.watch("volumeattachments.storage.k8s.io", _same_namespace(ctx.store, VMI))
     vmis.start()
-    requests = Controller(ctx, "vm-volume-requests", hotplug.reconcile_vm)
+    requests = _controller(ctx, "vm-volume-requests", hotplug.reconcile_vm)
     requests.watch(VM)
     requests.start()
     return hotplug
@@ -119,7 +126,7 @@ async def _start_export(ctx: Any) -> None:
     proxy = ExportProxy(ctx)
     await proxy.start()
     ctx.on_stop(proxy.stop)
-    exports = Controller(ctx, "export-controller", ExportController(ctx.store, proxy).reconcile)
+    exports = _controller(ctx, "export-controller", ExportController(ctx.store, proxy).reconcile)
     exports.watch(EXPORT)
     for ref in (VM, VMI, "persistentvolumeclaims", "cdi.kubevirt.io/datavolumes"):
         exports.watch(ref, _same_namespace(ctx.store, EXPORT))
@@ -127,14 +134,14 @@ async def _start_export(ctx: Any) -> None:
 
 
 def _start_vm_state(ctx: Any, compute: Compute) -> None:
-    states = Controller(ctx, "vm-state-controller", VmStateController(compute).reconcile)
+    states = _controller(ctx, "vm-state-controller", VmStateController(compute).reconcile)
     states.watch(VMI)
     states.watch("persistentvolumeclaims", _same_namespace(ctx.store, VMI))
     states.start()
 
 
 def _start_volume_migrations(ctx: Any, compute: Compute) -> None:
-    moves = Controller(ctx, "volume-migration", VolumeMigrationController(compute).reconcile)
+    moves = _controller(ctx, "volume-migration", VolumeMigrationController(compute).reconcile)
     moves.watch(VM)
     moves.watch(VMI)
     for ref in ("persistentvolumeclaims", "cdi.kubevirt.io/datavolumes"):

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from ..clock import now_rfc3339
+from ..controller import Controller, Key
 from ..drivers import DriverProfile
 from ..events import record_event
 from .common import (
@@ -24,7 +25,6 @@ from .common import (
     attachments_of,
     remove_finalizer,
 )
-from .workqueue import Key, WorkQueue, feed
 
 VA = "storage.k8s.io/volumeattachments"
 MULTI_WRITER = ("ReadWriteMany", "ReadOnlyMany")
@@ -38,11 +38,11 @@ def finalizer_for(driver_name: str) -> str:
 class Attacher:
     def __init__(self, ctx: Any, drivers: Drivers) -> None:
         self.ctx, self.drivers, self.store = ctx, drivers, ctx.store
-        self.queue = WorkQueue(ctx, "attacher", self.reconcile)
+        self.queue = Controller(ctx, "attacher", self.reconcile)
         self._asked: dict[str, float] = {}  # attachment -> when a slow driver was asked
 
     def start(self) -> None:
-        self.ctx.spawn(feed(self.ctx, VA, self.queue, self._keys), "attacher-watch")
+        self.queue.watch(VA, self._keys)
 
     def _keys(self, va: Obj) -> list[Key]:
         """The attachment itself, and the ones of the same volume still waiting (a

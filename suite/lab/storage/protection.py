@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..controller import Controller, Key
 from .common import (
     FIN_PROVISIONER_DELETE,
     FIN_PV_PROTECTION,
@@ -22,7 +23,6 @@ from .common import (
     pv_phase,
     remove_finalizer,
 )
-from .workqueue import Key, WorkQueue, feed
 
 FINAL_PHASES = ("Succeeded", "Failed")
 
@@ -53,20 +53,16 @@ def in_use(store: Any, namespace: str, claim: str) -> list[str]:
 class Protection:
     def __init__(self, ctx: Any, drivers: Drivers) -> None:
         self.ctx, self.drivers, self.store = ctx, drivers, ctx.store
-        self.claims = WorkQueue(ctx, "pvc-protection", self.reconcile_claim)
-        self.volumes = WorkQueue(ctx, "pv-reclaim", self.reconcile_volume)
+        self.claims = Controller(ctx, "pvc-protection", self.reconcile_claim)
+        self.volumes = Controller(ctx, "pv-reclaim", self.reconcile_volume)
 
     def start(self) -> None:
-        spawn = self.ctx.spawn
-        spawn(feed(self.ctx, "persistentvolumeclaims", self.claims), "pvc-protection-watch")
-        spawn(feed(self.ctx, "pods", self.claims, self._consumer_keys), "pvc-protection-pods")
-        spawn(feed(self.ctx, "kubevirt.io/virtualmachineinstances", self.claims,
-                   self._consumer_keys), "pvc-protection-vmis")
-        spawn(feed(self.ctx, "persistentvolumes", self.volumes), "pv-reclaim-watch")
-        spawn(feed(self.ctx, "persistentvolumeclaims", self.volumes, self._pv_keys),
-              "pv-reclaim-pvcs")
-        spawn(feed(self.ctx, "storage.k8s.io/volumeattachments", self.volumes,
-                   self._attachment_keys), "pv-reclaim-attachments")
+        self.claims.watch("persistentvolumeclaims")
+        self.claims.watch("pods", self._consumer_keys)
+        self.claims.watch("kubevirt.io/virtualmachineinstances", self._consumer_keys)
+        self.volumes.watch("persistentvolumes")
+        self.volumes.watch("persistentvolumeclaims", self._pv_keys)
+        self.volumes.watch("storage.k8s.io/volumeattachments", self._attachment_keys)
 
     @staticmethod
     def _consumer_keys(obj: Obj) -> list[Key]:

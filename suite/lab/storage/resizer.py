@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..controller import Controller, Key
 from ..events import record_event
 from .common import (
     Drivers,
@@ -30,7 +31,6 @@ from .common import (
 )
 from .protection import in_use
 from .volumes import provisioned_size
-from .workqueue import Key, WorkQueue, feed
 
 VA = "storage.k8s.io/volumeattachments"
 PVC = "persistentvolumeclaims"
@@ -42,13 +42,12 @@ FS_PENDING_MESSAGE = "Waiting for user to (re-)start a pod to finish file system
 class Resizer:
     def __init__(self, ctx: Any, drivers: Drivers) -> None:
         self.ctx, self.drivers, self.store = ctx, drivers, ctx.store
-        self.queue = WorkQueue(ctx, "resizer", self.reconcile)
+        self.queue = Controller(ctx, "resizer", self.reconcile)
         self._tried: set[tuple[str, int]] = set()  # (claim uid, size) already tried once
 
     def start(self) -> None:
-        self.ctx.spawn(feed(self.ctx, PVC, self.queue), "resizer-watch")
-        self.ctx.spawn(feed(self.ctx, VA, self.queue, self._claim_of_attachment),
-                       "resizer-attachments")
+        self.queue.watch(PVC)
+        self.queue.watch(VA, self._claim_of_attachment)
 
     def _claim_of_attachment(self, va: Obj) -> list[Key]:
         pv = self.store.try_get("persistentvolumes", None, attached_pv(va))
