@@ -20,6 +20,7 @@ import string
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .. import conditions as cond
 from ..admission.webhook import kubevirt_error
 from ..api.crds import crd_for
 from ..clock import now_rfc3339
@@ -59,9 +60,12 @@ def register(ctx: Any) -> None:
     store.admission.append(admit)
 
 
-def _condition(kind: str, status: str, reason: str, message: str = "") -> dict[str, Any]:
-    return {"type": kind, "status": status, "reason": reason, "message": message,
-            "lastTransitionTime": now_rfc3339(), "lastProbeTime": None}
+def _condition(status: dict[str, Any], kind: str, value: str, reason: str,
+               message: str = "") -> None:
+    """Export conditions always carry reason and message (possibly empty). The list is
+    copied first: `status` is a shallow copy of the stored one, compared before writing."""
+    status["conditions"] = list(status.get("conditions") or [])
+    cond.put(status["conditions"], kind, value, reason, message, keep_empty=True)
 
 
 def _owner(export: dict[str, Any]) -> list[dict[str, Any]]:
@@ -95,11 +99,10 @@ class ExportController:
         if not status:
             created = datetime.fromisoformat(
                 export["metadata"]["creationTimestamp"].replace("Z", "+00:00"))
-            status = {"phase": "Pending", "conditions": [
-                _condition("Ready", "False", "Initializing"),
-                _condition("PVC", "False", "Unknown")],
-                "ttlExpirationTime": (created + TTL).astimezone(UTC)
-                .strftime("%Y-%m-%dT%H:%M:%SZ")}
+            status = {"phase": "Pending", "ttlExpirationTime": (created + TTL).astimezone(UTC)
+                      .strftime("%Y-%m-%dT%H:%M:%SZ")}
+            _condition(status, "Ready", "False", "Initializing")
+            _condition(status, "PVC", "False", "Unknown")
         status["serviceName"] = service["metadata"]["name"]
         source = export["spec"].get("source") or {}
         status["virtualMachineName"] = source.get("name")
@@ -111,13 +114,13 @@ class ExportController:
                              component="export-controller")
                 self.store.delete("pods", namespace, pod_name)
             status.update(phase="Pending", links={})
-            _put(status, _condition("Ready", "False", reason, message))
+            _condition(status, "Ready", "False", reason, message)
             self._write(export, status)
             return 3.0 if reason != "VMNotFound" else None
         status["tokenSecretRef"] = self._token(export)
         self._exporter_pod(export, pod_name, pvcs)
-        _put(status, _condition("Ready", "True", "PodReady"))
-        _put(status, _condition("PVC", "True", "PVCBound"))
+        _condition(status, "Ready", "True", "PodReady")
+        _condition(status, "PVC", "True", "PVCBound")
         status.update(phase="Ready", links=self._links(export, service, pvcs))
         self._write(export, status)
         return None
@@ -220,14 +223,3 @@ class ExportController:
         meta = export["metadata"]
         self.store.mutate(EXPORT, meta["namespace"], meta["name"],
                           lambda o: o.__setitem__("status", status), subresource="status")
-
-
-def _put(conditions_of: dict[str, Any], condition: dict[str, Any]) -> None:
-    conditions = conditions_of.setdefault("conditions", [])
-    for i, old in enumerate(conditions):
-        if old.get("type") == condition["type"]:
-            same = all(old.get(k) == condition.get(k) for k in ("status", "reason", "message"))
-            if not same:
-                conditions[i] = condition
-            return
-    conditions.append(condition)

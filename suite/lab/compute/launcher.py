@@ -13,7 +13,7 @@ import string
 from typing import Any
 
 from ..clock import now_rfc3339
-from .conditions import owner_ref
+from ..objects import owner_ref
 from .volumes import disks_of
 
 LAUNCHER_IMAGE = ("registry.redhat.io/container-native-virtualization/"

@@ -17,9 +17,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from .. import conditions as cond
 from ..clock import now_rfc3339
 from ..events import record_event
-from . import conditions as cond
 
 VMI = "kubevirt.io/virtualmachineinstances"
 BACKOFF_AFTER_S = 2.0  # kubelet's first retry comes quickly, then it backs off

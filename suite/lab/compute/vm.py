@@ -11,8 +11,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from .. import conditions as cond
 from ..errors import ApiError
-from . import conditions as cond
 from .printable import printable_status
 from .snapshotable import volume_snapshot_statuses
 from .volumes import disks_of

@@ -12,9 +12,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from .. import conditions as cond
 from ..clock import now_rfc3339
 from ..events import record_event
-from . import conditions as cond
 
 RESTORE = "snapshot.kubevirt.io/virtualmachinerestores"
 SNAP = "snapshot.kubevirt.io/virtualmachinesnapshots"

@@ -12,6 +12,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from ..objects import attachments_of
+
 ANN_SELECTED_NODE = "volume.kubernetes.io/selected-node"
 SHARED = "ReadWriteMany"
 
@@ -73,12 +75,6 @@ def attachment(pv: dict[str, Any], node: str) -> dict[str, Any]:
     return {"metadata": {"name": attachment_name(handle, driver, node)},
             "spec": {"attacher": driver, "nodeName": node,
                      "source": {"persistentVolumeName": pv["metadata"]["name"]}}}
-
-
-def attachments_of(store: Any, pv_name: str) -> list[dict[str, Any]]:
-    items, _ = store.list("volumeattachments.storage.k8s.io")
-    return [va for va in items
-            if va.get("spec", {}).get("source", {}).get("persistentVolumeName") == pv_name]
 
 
 def multi_attach_error(store: Any, pvc: dict[str, Any], pv: dict[str, Any],

@@ -17,14 +17,8 @@ from ..clock import now_rfc3339
 from ..controller import Controller, Key
 from ..drivers import DriverProfile
 from ..events import record_event
-from .common import (
-    Drivers,
-    Obj,
-    add_finalizer,
-    attached_pv,
-    attachments_of,
-    remove_finalizer,
-)
+from ..objects import attached_pv, attachments_of
+from .common import Drivers, Obj, add_finalizer, remove_finalizer
 
 VA = "storage.k8s.io/volumeattachments"
 MULTI_WRITER = ("ReadWriteMany", "ReadOnlyMany")

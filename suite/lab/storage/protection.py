@@ -12,14 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..controller import Controller, Key
+from ..objects import attached_pv, attachments_of
 from .common import (
     FIN_PROVISIONER_DELETE,
     FIN_PV_PROTECTION,
     FIN_PVC_PROTECTION,
     Drivers,
     Obj,
-    attached_pv,
-    attachments_of,
     pv_phase,
     remove_finalizer,
 )

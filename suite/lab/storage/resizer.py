@@ -15,20 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import conditions as cond
+from ..conditions import PVC_SHAPE
 from ..controller import Controller, Key
 from ..events import record_event
-from .common import (
-    Drivers,
-    Obj,
-    attached_pv,
-    attachments_of,
-    drop_condition,
-    format_quantity,
-    parse_quantity,
-    requested_bytes,
-    set_condition,
-    volume_mode,
-)
+from ..objects import attached_pv, attachments_of
+from .common import Drivers, Obj, format_quantity, parse_quantity, requested_bytes, volume_mode
 from .protection import in_use
 from .volumes import provisioned_size
 
@@ -137,8 +129,8 @@ class Resizer:
             status = obj.setdefault("status", {})
             status["allocatedResources"] = {"storage": format_quantity(wanted)}
             status["allocatedResourceStatuses"] = {"storage": "ControllerResizeInProgress"}
-            status["conditions"] = set_condition(status.get("conditions") or [], "Resizing",
-                                                 "True")
+            status["conditions"] = status.get("conditions") or []
+            cond.put(status["conditions"], "Resizing", "True", **PVC_SHAPE)
 
         return self._mutate(pvc, change)
 
@@ -146,9 +138,10 @@ class Resizer:
         def change(obj: Obj) -> None:
             status = obj["status"]
             status["allocatedResourceStatuses"] = {"storage": "NodeResizePending"}
-            conditions = drop_condition(status.get("conditions") or [], "Resizing")
-            status["conditions"] = set_condition(conditions, "FileSystemResizePending",
-                                                 "True", message=FS_PENDING_MESSAGE)
+            conditions = cond.drop(status.get("conditions") or [], "Resizing")
+            status["conditions"] = conditions
+            cond.put(conditions, "FileSystemResizePending", "True", message=FS_PENDING_MESSAGE,
+                     **PVC_SHAPE)
 
         obj = self._mutate(pvc, change)
         self._event(obj, "FileSystemResizeRequired",
@@ -168,9 +161,10 @@ class Resizer:
             status = obj["status"]
             status["capacity"] = {"storage": format_quantity(size)}
             status.pop("allocatedResourceStatuses", None)
-            conditions = drop_condition(status.get("conditions") or [], "Resizing")
-            status["conditions"] = drop_condition(conditions, "FileSystemResizePending")
-            if not status["conditions"]:
+            conditions = cond.drop(status.get("conditions") or [], "Resizing")
+            status["conditions"] = conditions
+            cond.drop(conditions, "FileSystemResizePending")
+            if not conditions:
                 status.pop("conditions")
 
         obj = self._mutate(pvc, change)

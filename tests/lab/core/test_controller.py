@@ -7,8 +7,8 @@ import asyncio
 from pathlib import Path
 
 from suite.lab.context import LabContext
-from suite.lab.errors import ApiError
 from suite.lab.controller import Controller, Key
+from suite.lab.errors import ApiError
 from suite.lab.store import Store
 
 

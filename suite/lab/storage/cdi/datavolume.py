@@ -12,15 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from ...controller import Controller, Key
+from ...objects import owner_ref
 from ..admission import default_class
-from ..common import (
-    ANN_SELECTED_NODE,
-    Drivers,
-    Obj,
-    owner_ref,
-    parse_quantity,
-    requested_bytes,
-)
+from ..common import ANN_SELECTED_NODE, Drivers, Obj, parse_quantity, requested_bytes
 from . import annotations as A
 from .claims import ClaimNotValid, claim_spec
 from .status import DV, event, write_status

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ... import conditions as cond
+from ...conditions import CDI_SHAPE
 from ...events import record_event
-from ..common import Obj, set_condition
+from ..common import Obj
 
 DV = "cdi.kubevirt.io/datavolumes"
 COMPONENT = "datavolume-controller"
@@ -40,12 +42,12 @@ def write_status(ctx: Any, dv: Obj, pvc: Obj | None, phase: str, *,
             status["progress"] = progress
         status.setdefault("progress", "N/A")
         status.setdefault("restartCount", 0)
-        conditions = status.get("conditions") or []
-        conditions = set_condition(conditions, "Bound", *bound_condition(pvc), heartbeat=True)
+        conditions = status["conditions"] = status.get("conditions") or []
         ready = "True" if phase == "Succeeded" else "False"
         ready_reason = "TransferRunning" if running[0] == "True" else ""
-        conditions = set_condition(conditions, "Ready", ready, ready_reason, heartbeat=True)
-        status["conditions"] = set_condition(conditions, "Running", *running, heartbeat=True)
+        for type_, args in (("Bound", bound_condition(pvc)), ("Ready", (ready, ready_reason)),
+                            ("Running", running)):
+            cond.put(conditions, type_, *args, **CDI_SHAPE)
 
     meta = dv["metadata"]
     updated = ctx.store.mutate(DV, meta["namespace"], meta["name"], change)
