@@ -4,7 +4,8 @@ console")."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from ..controller import Controller, Key, Reconcile, by_name, quiet_retry
 from . import cluster
@@ -27,17 +28,23 @@ from .vmsnapshot import SNAP, VmSnapshotController
 from .vmstate import VmStateController
 from .volumemigration import VolumeMigrationController
 
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from ..context import LabContext, SubresourceHandler
+    from ..store import Store
+
 SUBRESOURCES = "subresources.kubevirt.io"
 
 
-def _controller(ctx: Any, name: str, reconcile: Any) -> Controller:
+def _controller(ctx: LabContext, name: str, reconcile: Any) -> Controller:
     """A compute controller: `reconcile(namespace, name)` on one worker, API errors retried
     quietly (the compute reconciles share guest state, so they run one at a time)."""
     run: Reconcile = by_name(reconcile)
     return Controller(ctx, name, run, workers=1, on_api_error=quiet_retry)
 
 
-def _same_namespace(store: Any, ref: str) -> Any:
+def _same_namespace(store: Store, ref: str) -> Any:
     """Map an event to every object of `ref` in the event's namespace (few in a lab)."""
     def keys(obj: dict[str, Any]) -> list[Key]:
         ns = obj.get("metadata", {}).get("namespace")
@@ -52,7 +59,7 @@ def _owner_vmi(obj: dict[str, Any]) -> list[Key]:
             if ref.get("kind") == "VirtualMachineInstance"]
 
 
-def _start_vmis(ctx: Any, compute: Compute) -> VmiController:
+def _start_vmis(ctx: LabContext, compute: Compute) -> VmiController:
     controller = VmiController(compute)
     vmis = _controller(ctx, "vmi-controller", controller.reconcile)
     vmis.watch(VMI)
@@ -64,7 +71,7 @@ def _start_vmis(ctx: Any, compute: Compute) -> VmiController:
     return controller
 
 
-def _start_migrations(ctx: Any, compute: Compute, vmis: VmiController) -> None:
+def _start_migrations(ctx: LabContext, compute: Compute, vmis: VmiController) -> None:
     ctx.store.admission.append(admit(ctx.store))
     migrations = _controller(ctx, "migration-controller",
                              MigrationController(compute, vmis).reconcile)
@@ -72,7 +79,7 @@ def _start_migrations(ctx: Any, compute: Compute, vmis: VmiController) -> None:
     migrations.start()
 
 
-def _start_vms(ctx: Any) -> Controller:
+def _start_vms(ctx: LabContext) -> Controller:
     vms = _controller(ctx, "vm-controller", VmController(ctx.store).reconcile)
     vms.watch(VM)
     vms.watch(VMI)
@@ -82,7 +89,7 @@ def _start_vms(ctx: Any) -> Controller:
     return vms
 
 
-def _start_snapshots(ctx: Any) -> None:
+def _start_snapshots(ctx: LabContext) -> None:
     snapshots = _controller(ctx, "vmsnapshot-controller",
                             VmSnapshotController(ctx.store).reconcile)
     snapshots.watch(SNAP)
@@ -95,7 +102,7 @@ def _start_snapshots(ctx: Any) -> None:
     restores.start()
 
 
-def _start_pods(ctx: Any, compute: Compute) -> PodRuntime:
+def _start_pods(ctx: LabContext, compute: Compute) -> PodRuntime:
     runtime = PodRuntime(compute)
     pods = _controller(ctx, "pod-runtime", runtime.reconcile)
     pods.watch("pods")
@@ -107,7 +114,7 @@ def _start_pods(ctx: Any, compute: Compute) -> PodRuntime:
     return runtime
 
 
-def _start_hotplug(ctx: Any, compute: Compute) -> HotplugController:
+def _start_hotplug(ctx: LabContext, compute: Compute) -> HotplugController:
     hotplug = HotplugController(compute)
     vmis = _controller(ctx, "hotplug-controller", hotplug.reconcile)
     vmis.watch(VMI)
@@ -121,7 +128,7 @@ def _start_hotplug(ctx: Any, compute: Compute) -> HotplugController:
     return hotplug
 
 
-async def _start_export(ctx: Any) -> None:
+async def _start_export(ctx: LabContext) -> None:
     register_export(ctx)
     proxy = ExportProxy(ctx)
     await proxy.start()
@@ -133,14 +140,14 @@ async def _start_export(ctx: Any) -> None:
     exports.start()
 
 
-def _start_vm_state(ctx: Any, compute: Compute) -> None:
+def _start_vm_state(ctx: LabContext, compute: Compute) -> None:
     states = _controller(ctx, "vm-state-controller", VmStateController(compute).reconcile)
     states.watch(VMI)
     states.watch("persistentvolumeclaims", _same_namespace(ctx.store, VMI))
     states.start()
 
 
-def _start_volume_migrations(ctx: Any, compute: Compute) -> None:
+def _start_volume_migrations(ctx: LabContext, compute: Compute) -> None:
     moves = _controller(ctx, "volume-migration", VolumeMigrationController(compute).reconcile)
     moves.watch(VM)
     moves.watch(VMI)
@@ -149,10 +156,23 @@ def _start_volume_migrations(ctx: Any, compute: Compute) -> None:
     moves.start()
 
 
-def _serve_subresources(ctx: Any, compute: Compute) -> None:
+NamespacedHandler = Callable[["web.Request", str, str], Awaitable["web.StreamResponse"]]
+
+
+def _namespaced(handler: NamespacedHandler) -> SubresourceHandler:
+    """KubeVirt's VM and VMI subresources are namespaced: the API server always passes the
+    namespace, so these handlers take it as a plain string."""
+    async def serve(request: web.Request, namespace: str | None, name: str
+                    ) -> web.StreamResponse:
+        return await handler(request, namespace or "", name)
+    return serve
+
+
+def _serve_subresources(ctx: LabContext, compute: Compute) -> None:
     lifecycle, agent = Lifecycle(ctx.store), AgentHandlers(compute)
     hotplug = HotplugApi(ctx.store, lambda: set(ctx.cluster.feature_gates))
-    handlers = {("virtualmachines", "start"): lifecycle.start,
+    handlers: dict[tuple[str, str], NamespacedHandler] = {
+                ("virtualmachines", "start"): lifecycle.start,
                 ("virtualmachines", "stop"): lifecycle.stop,
                 ("virtualmachines", "restart"): lifecycle.restart,
                 ("virtualmachines", "migrate"): lifecycle.migrate,
@@ -166,7 +186,7 @@ def _serve_subresources(ctx: Any, compute: Compute) -> None:
                 ("virtualmachineinstances", "filesystemlist"): agent.filesystemlist}
     for version in ("v1", "v1alpha3"):
         for (plural, sub), handler in handlers.items():
-            ctx.http.add_subresource(SUBRESOURCES, version, plural, sub, handler)
+            ctx.http.add_subresource(SUBRESOURCES, version, plural, sub, _namespaced(handler))
         ctx.http.add_discovery_group(SUBRESOURCES, version, [
             {"name": f"{plural}/{sub}", "singularName": "", "namespaced": True, "kind": "",
              "verbs": ["get"] if plural == "virtualmachineinstances" and sub not in (
@@ -174,7 +194,7 @@ def _serve_subresources(ctx: Any, compute: Compute) -> None:
             for plural, sub in handlers])
 
 
-async def start(ctx: Any) -> None:
+async def start(ctx: LabContext) -> None:
     """Launch this half's objects, controllers and subresource handlers on the lab loop."""
     cluster.bootstrap(ctx.store, tuple(ctx.nodes), ctx.cluster.schedulable_nodes,
                       ctx.cluster.feature_gates)

@@ -18,7 +18,7 @@ import base64
 import secrets
 import string
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import conditions as cond
 from ..admission.webhook import kubevirt_error
@@ -27,6 +27,10 @@ from ..clock import now_rfc3339
 from ..events import record_event
 from ..resources import ResourceType
 from .vm import FINAL, VM, VMI
+
+if TYPE_CHECKING:
+    from ..context import LabContext
+    from ..store import Store
 
 GROUP, VERSION = "export.kubevirt.io", "v1beta1"
 EXPORT = f"{GROUP}/virtualmachineexports"
@@ -43,7 +47,7 @@ RESOURCES = (
 )
 
 
-def register(ctx: Any) -> None:
+def register(ctx: LabContext) -> None:
     """Serve the two resources (with the CRD a cluster lists) and admit new exports."""
     store = ctx.store
     for resource in RESOURCES:
@@ -86,7 +90,7 @@ def claims_of(vm: dict[str, Any]) -> list[str]:
 
 
 class ExportController:
-    def __init__(self, store: Any, proxy: Any) -> None:
+    def __init__(self, store: Store, proxy: Any) -> None:
         self.store = store
         self.proxy = proxy  # exportserver.ExportProxy: external host and CA
 
@@ -131,13 +135,13 @@ class ExportController:
         vm = self.store.try_get(VM, namespace, vm_name)
         if vm is None:
             return False, "VMNotFound", f"Virtual Machine {namespace}/{vm_name} not found", []
-        pvcs = []
+        pvcs: list[dict[str, Any]] = []
         for claim in claims_of(vm):
             pvc = self.store.try_get("persistentvolumeclaims", namespace, claim)
             dv = self.store.try_get("cdi.kubevirt.io/datavolumes", namespace, claim)
             populated = pvc is not None and (pvc.get("status") or {}).get("phase") == "Bound" \
                 and (dv is None or (dv.get("status") or {}).get("phase") == "Succeeded")
-            if not populated:
+            if pvc is None or not populated:
                 return (False, "VolumesNotPopulated", "Not all volumes in the Virtual Machine "
                         f"{namespace}/{vm_name} are populated", [])
             pvcs.append(pvc)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..clock import now_rfc3339
 from ..controller import Controller, Key
@@ -19,6 +19,9 @@ from ..drivers import DriverProfile
 from ..events import record_event
 from ..objects import attached_pv, attachments_of
 from .common import Drivers, Obj, add_finalizer, remove_finalizer
+
+if TYPE_CHECKING:
+    from ..context import LabContext
 
 VA = "storage.k8s.io/volumeattachments"
 MULTI_WRITER = ("ReadWriteMany", "ReadOnlyMany")
@@ -30,7 +33,7 @@ def finalizer_for(driver_name: str) -> str:
 
 
 class Attacher:
-    def __init__(self, ctx: Any, drivers: Drivers) -> None:
+    def __init__(self, ctx: LabContext, drivers: Drivers) -> None:
         self.ctx, self.drivers, self.store = ctx, drivers, ctx.store
         self.queue = Controller(ctx, "attacher", self.reconcile)
         self._asked: dict[str, float] = {}  # attachment -> when a slow driver was asked

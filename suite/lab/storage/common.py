@@ -6,7 +6,7 @@ external-snapshotter, CDI), because clients and the suite read them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # One quantity parser for the suite and the lab (a leaf module of the suite).
 from suite.quantity import format_quantity as format_quantity
@@ -14,6 +14,9 @@ from suite.quantity import parse_quantity as parse_quantity
 
 from ..clock import now_rfc3339
 from ..drivers import DriverProfile
+
+if TYPE_CHECKING:
+    from ..context import LabContext
 
 Obj = dict[str, Any]
 
@@ -78,7 +81,7 @@ class Drivers:
         return f"{driver.name}-luks-passphrase"
 
 
-def fs_overhead(ctx: Any, storage_class: str | None = None) -> float:
+def fs_overhead(ctx: LabContext, storage_class: str | None = None) -> float:
     """CDI's filesystemOverhead for a class (per-class override, else global)."""
     cdi = ctx.store.try_get("cdi.kubevirt.io/cdis", None, "cdi-kubevirt-hyperconverged")
     overhead = (((cdi or {}).get("spec") or {}).get("config") or {}).get(

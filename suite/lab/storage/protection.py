@@ -9,7 +9,7 @@ when no VolumeAttachment holds it any more, and then the PV's finalizers are rel
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..controller import Controller, Key
 from ..objects import attached_pv, attachments_of
@@ -22,6 +22,10 @@ from .common import (
     pv_phase,
     remove_finalizer,
 )
+
+if TYPE_CHECKING:
+    from ..context import LabContext
+    from ..store import Store
 
 FINAL_PHASES = ("Succeeded", "Failed")
 
@@ -38,7 +42,7 @@ def claims_of(obj: Obj) -> list[str]:
     return names
 
 
-def in_use(store: Any, namespace: str, claim: str) -> list[str]:
+def in_use(store: Store, namespace: str, claim: str) -> list[str]:
     """Running consumers of a claim, as 'kind/name'."""
     users = []
     for ref, kind in (("pods", "Pod"), ("kubevirt.io/virtualmachineinstances", "VMI")):
@@ -50,7 +54,7 @@ def in_use(store: Any, namespace: str, claim: str) -> list[str]:
 
 
 class Protection:
-    def __init__(self, ctx: Any, drivers: Drivers) -> None:
+    def __init__(self, ctx: LabContext, drivers: Drivers) -> None:
         self.ctx, self.drivers, self.store = ctx, drivers, ctx.store
         self.claims = Controller(ctx, "pvc-protection", self.reconcile_claim)
         self.volumes = Controller(ctx, "pv-reclaim", self.reconcile_volume)

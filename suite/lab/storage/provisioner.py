@@ -9,7 +9,7 @@ VolumeSnapshot restores. The `provisioning-hangs` fault accepts and never binds.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..controller import Controller, Key
 from ..dataplane.errors import DataPlaneError
@@ -35,6 +35,9 @@ from .common import (
 )
 from .volumes import create_options, provisioned_size, volume_handle
 
+if TYPE_CHECKING:
+    from ..context import LabContext
+
 COMPONENT = "external-provisioner"
 RETRY_S = 5.0
 NON_CSI_RESYNC_S = 15.0  # the PV controller's resync period
@@ -50,7 +53,7 @@ class SourceNotReady(Exception):
 
 
 class Provisioner:
-    def __init__(self, ctx: Any, drivers: Drivers) -> None:
+    def __init__(self, ctx: LabContext, drivers: Drivers) -> None:
         self.ctx, self.drivers, self.store = ctx, drivers, ctx.store
         self.queue = Controller(ctx, "provisioner", self.reconcile)
         self._retried: set[str] = set()  # claims whose first CreateVolume already failed

@@ -13,7 +13,7 @@ claim's disk.img never grows at all).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import conditions as cond
 from ..conditions import PVC_SHAPE
@@ -24,6 +24,9 @@ from .common import Drivers, Obj, format_quantity, parse_quantity, requested_byt
 from .protection import in_use
 from .volumes import provisioned_size
 
+if TYPE_CHECKING:
+    from ..context import LabContext
+
 VA = "storage.k8s.io/volumeattachments"
 PVC = "persistentvolumeclaims"
 NOISE_BACKOFF_S = 2.0  # the external-resizer's retry after a failed call
@@ -32,7 +35,7 @@ FS_PENDING_MESSAGE = "Waiting for user to (re-)start a pod to finish file system
 
 
 class Resizer:
-    def __init__(self, ctx: Any, drivers: Drivers) -> None:
+    def __init__(self, ctx: LabContext, drivers: Drivers) -> None:
         self.ctx, self.drivers, self.store = ctx, drivers, ctx.store
         self.queue = Controller(ctx, "resizer", self.reconcile)
         self._tried: set[tuple[str, int]] = set()  # (claim uid, size) already tried once

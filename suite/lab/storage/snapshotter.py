@@ -10,7 +10,7 @@ and errors. A driver without a VolumeSnapshotClass never gets a ready snapshot.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..clock import now_rfc3339
 from ..controller import Controller, Key
@@ -18,6 +18,9 @@ from ..drivers import DriverProfile
 from ..errors import ApiError
 from ..events import record_event
 from .common import Drivers, Obj, add_finalizer, format_quantity, parse_quantity, remove_finalizer
+
+if TYPE_CHECKING:
+    from ..context import LabContext
 
 GROUP = "snapshot.storage.k8s.io"
 VS, VSC, VSCLASS = f"{GROUP}/volumesnapshots", f"{GROUP}/volumesnapshotcontents", \
@@ -37,7 +40,7 @@ class SnapshotError(Exception):
 
 
 class Snapshotter:
-    def __init__(self, ctx: Any, drivers: Drivers) -> None:
+    def __init__(self, ctx: LabContext, drivers: Drivers) -> None:
         self.ctx, self.drivers, self.store = ctx, drivers, ctx.store
         self.snapshots = Controller(ctx, "snapshotter", self.reconcile_snapshot)
         self.contents = Controller(ctx, "snapshot-contents", self.reconcile_content)

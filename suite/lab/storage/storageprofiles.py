@@ -9,19 +9,22 @@ class.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..controller import Controller, Key
 from ..errors import ApiError
 from .bootstrap import storage_profile
 from .common import Drivers, Obj
 
+if TYPE_CHECKING:
+    from ..context import LabContext
+
 SC = "storage.k8s.io/storageclasses"
 SP = "cdi.kubevirt.io/storageprofiles"
 
 
 class StorageProfiles:
-    def __init__(self, ctx: Any, drivers: Drivers) -> None:
+    def __init__(self, ctx: LabContext, drivers: Drivers) -> None:
         self.ctx, self.drivers, self.store = ctx, drivers, ctx.store
         self.queue = Controller(ctx, "storageprofiles", self.reconcile)
 

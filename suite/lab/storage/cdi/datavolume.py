@@ -9,7 +9,7 @@ VolumeSnapshot restored into the claim.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ...controller import Controller, Key
 from ...objects import owner_ref
@@ -19,6 +19,9 @@ from . import annotations as A
 from .claims import ClaimNotValid, claim_spec
 from .status import DV, event, write_status
 from .strategy import SourceMissing, plan_pvc_clone, snapshot_class_for
+
+if TYPE_CHECKING:
+    from ...context import LabContext
 
 VS = "snapshot.storage.k8s.io/volumesnapshots"
 
@@ -31,7 +34,7 @@ SUCCEEDED = ("False", "Completed", "")
 
 
 class DataVolumes:
-    def __init__(self, ctx: Any, drivers: Drivers) -> None:
+    def __init__(self, ctx: LabContext, drivers: Drivers) -> None:
         self.ctx, self.drivers, self.store = ctx, drivers, ctx.store
         self.queue = Controller(ctx, "datavolumes", self.reconcile)
 
