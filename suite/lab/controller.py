@@ -7,7 +7,10 @@ state (the controllers are level-triggered). The queue guarantees what client-go
 - a key is never reconciled twice at once; a key added while it runs is marked dirty
   and runs once more afterwards (adds while queued coalesce into one run);
 - `add_after` is a requeue-after; of several pending delays the earliest wins;
-- a reconcile that returns seconds is requeued after them, as `Result{RequeueAfter}`.
+- a reconcile that returns seconds is requeued after them, as `Result{RequeueAfter}`;
+- a key whose reconcile keeps failing is rate-limited per item, as client-go's
+  `AddRateLimited` with its exponential failure limiter: 1 s, 2 s, 4 s ... up to 30 s,
+  forgotten at its first success.
 
 `workers` is the controller's choice, like `Run(workers)` in client-go: the compute
 controllers use one worker (their reconciles share guest state), the storage ones a task
@@ -37,9 +40,11 @@ Key = tuple[str | None, str]
 Reconcile = Callable[[Key], Awaitable[float | None]]
 KeysFor = Callable[[dict[str, Any]], Iterable[Key]]
 ApiErrorPolicy = Callable[[ApiError], "tuple[float | None, bool]"]
-"""Maps an API error to (requeue after seconds or None, whether to report it)."""
+"""Maps an API error to (requeue after seconds or None, whether to report it); a
+reported error is a failure, retried by the rate limiter instead."""
 
-CRASH_RETRY_S = 1.0
+CRASH_RETRY_S = 1.0  # the first retry after a failure; doubles per failure in a row
+MAX_BACKOFF_S = 30.0
 
 
 def key_of(obj: dict[str, Any]) -> Key:
@@ -66,7 +71,7 @@ def storage_policy(exc: ApiError) -> tuple[float | None, bool]:
         return 0.05, False  # raced with another writer: read again, as controllers do
     if exc.code == 404:
         return None, False
-    return CRASH_RETRY_S, True
+    return None, True  # reported: a failure, retried by the rate limiter
 
 
 def quiet_retry(exc: ApiError) -> tuple[float | None, bool]:
@@ -79,10 +84,13 @@ class Controller:
 
     def __init__(self, ctx: LabContext, name: str, reconcile: Reconcile, *,
                  workers: int | None = None,
-                 on_api_error: ApiErrorPolicy = storage_policy) -> None:
+                 on_api_error: ApiErrorPolicy = storage_policy,
+                 backoff_s: tuple[float, float] = (CRASH_RETRY_S, MAX_BACKOFF_S)) -> None:
         self.ctx, self.name, self.reconcile = ctx, name, reconcile
         self.workers = workers
         self.on_api_error = on_api_error
+        self.backoff_s = backoff_s
+        self._failures: dict[Key, int] = {}  # failures in a row, per key
         self._dirty: set[Key] = set()        # wants a run (queued, or again after this one)
         self._processing: set[Key] = set()   # running now
         self._ready: asyncio.Queue[Key] = asyncio.Queue()
@@ -116,6 +124,17 @@ class Controller:
                 return  # an earlier requeue is already set
             pending[1].cancel()
         self._timers[key] = (due, loop.call_later(delay_s, self._fire, key))
+
+    def when(self, key: Key) -> float:
+        """The rate limiter: the delay before retrying a key that failed again."""
+        failures = self._failures.get(key, 0)
+        self._failures[key] = failures + 1
+        base, cap = self.backoff_s
+        return min(base * 2 ** failures, cap)
+
+    def forget(self, key: Key) -> None:
+        """The key succeeded: its next failure starts the backoff afresh."""
+        self._failures.pop(key, None)
 
     def close(self) -> None:
         """Cancel pending requeues (the watches and workers stop with the context)."""
@@ -160,17 +179,19 @@ class Controller:
 
     async def _attempt(self, key: Key) -> float | None:
         try:
-            return await self.reconcile(key)
+            again = await self.reconcile(key)
         except ApiError as exc:
             again, report = self.on_api_error(exc)
-            if report:
-                self._report(key, exc)
-            else:
+            if not report:
                 log.debug("%s %s: %s", self.name, key, exc.message)
-            return again
+                return again
+            self._report(key, exc)
+            return self.when(key)
         except Exception as exc:  # a controller bug: surface it, then keep serving
             self._report(key, exc)
-            return CRASH_RETRY_S
+            return self.when(key)
+        self.forget(key)
+        return again
 
     def _report(self, key: Key, exc: BaseException) -> None:
         text = "".join(traceback.format_exception(exc))

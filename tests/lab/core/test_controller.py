@@ -113,3 +113,24 @@ def test_earliest_requeue_wins_and_api_errors_follow_the_policy(tmp_path: Path) 
     seen, errors = asyncio.run(scenario())
     assert len(seen) == 2 and seen[0] < 1.0
     assert errors == []  # conflicts are races, not bugs
+
+
+def test_failures_back_off_per_key_until_a_success(tmp_path: Path) -> None:
+    async def scenario() -> tuple[list[float], list[float], float]:
+        ctx = _ctx(tmp_path)
+
+        async def reconcile(key: Key) -> float | None:
+            return None
+
+        queue = Controller(ctx, "test", reconcile, backoff_s=(1.0, 5.0))
+        a, b = ("ns", "a"), ("ns", "b")
+        growing = [queue.when(a) for _ in range(5)]
+        other = [queue.when(b)]  # per key: b starts afresh
+        queue.forget(a)
+        fresh = queue.when(a)
+        await ctx.stop()
+        return growing, other, fresh
+
+    growing, other, fresh = asyncio.run(scenario())
+    assert growing == [1.0, 2.0, 4.0, 5.0, 5.0]
+    assert other == [1.0] and fresh == 1.0
