@@ -122,7 +122,7 @@ def test_the_graph_is_the_real_one() -> None:
     assert "suite.lab.lab" in GRAPH["suite.session"]  # a lazy import inside a method
 
 
-LEAVES = ("suite.capabilities", "suite.quantity")
+LEAVES = ("suite.capabilities", "suite.quantity", "suite.strictyaml")
 
 
 def test_the_lab_imports_nothing_from_the_rest_of_the_suite() -> None:

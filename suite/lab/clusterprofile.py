@@ -17,7 +17,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .drivers import DriverProfileError, _bool, _choice
+from suite.strictyaml import UNKNOWN_KEY, check_keys
+
+from .drivers import DriverProfileError, _bool, _choice, driver_file_errors
 
 
 def require_qemu_image(where: str) -> None:
@@ -107,14 +109,16 @@ class ClusterProfile:
 
 def parse_cluster(value: Any, path: str = "cluster") -> ClusterProfile:
     """The `cluster` section (None or absent: the defaults)."""
+    with driver_file_errors():
+        return _cluster(value, path)
+
+
+def _cluster(value: Any, path: str) -> ClusterProfile:
     if value is None:
         return ClusterProfile()
     if not isinstance(value, dict):
         raise DriverProfileError(f"{path}: expected a mapping with keys {', '.join(_TOP_KEYS)}")
-    for key in value:
-        if key not in _TOP_KEYS:
-            raise DriverProfileError(f"{path}.{key}: unknown key; expected one of "
-                                     f"{', '.join(_TOP_KEYS)}")
+    check_keys(value, _TOP_KEYS, path, UNKNOWN_KEY)
     defaults = ClusterProfile()
     guests = _choice(value.get("guests", defaults.guests), GUESTS, f"{path}.guests")
     if guests == "qemu":
@@ -171,9 +175,7 @@ def _images(value: Any, path: str) -> dict[str, GuestImage]:
             facts = {}
         if not isinstance(facts, dict):
             raise DriverProfileError(f"{where}: expected a mapping such as {{fio: false}}")
-        for key in facts:
-            if key != "fio":
-                raise DriverProfileError(f"{where}.{key}: unknown key; expected fio")
+        check_keys(facts, ("fio",), where, "unknown key; expected fio")
         images[reference] = GuestImage(fio=_bool(facts.get("fio", False), f"{where}.fio"))
     return images
 
@@ -183,10 +185,7 @@ def _api(value: Any, path: str) -> ApiFaultProfile:
         return ApiFaultProfile()
     if not isinstance(value, dict):
         raise DriverProfileError(f"{path}: expected a mapping with keys {', '.join(_API_KEYS)}")
-    for key in value:
-        if key not in _API_KEYS:
-            raise DriverProfileError(f"{path}.{key}: unknown key; expected one of "
-                                     f"{', '.join(_API_KEYS)}")
+    check_keys(value, _API_KEYS, path, UNKNOWN_KEY)
     latency = value.get("latencyMs", 0)
     if isinstance(latency, bool) or not isinstance(latency, int) or latency < 0:
         raise DriverProfileError(f"{path}.latencyMs: expected an integer of 0 or more, "

@@ -7,12 +7,23 @@ traceback and never silently ignored (Kubernetes ignores unknown keys; we do bet
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from suite.strictyaml import (
+    UNKNOWN_KEY,
+    StrictYamlError,
+    YamlSyntaxError,
+    check_keys,
+    parse_yaml,
+    require_keys,
+)
 
 VOLUME_MODES = ("Block", "Filesystem")
 ACCESS_MODES = ("ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWriteOncePod")
@@ -54,6 +65,15 @@ _REQUIRED = ("name", "provisioner", "modes")
 
 class DriverProfileError(ValueError):
     """A driver file a user wrote is wrong; the message is one line naming the path."""
+
+
+@contextlib.contextmanager
+def driver_file_errors() -> Iterator[None]:
+    """The shared strict validator's errors (suite.strictyaml) as DriverProfileError."""
+    try:
+        yield
+    except StrictYamlError as exc:
+        raise DriverProfileError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -173,12 +193,9 @@ def read_profile_yaml(path: Path | None) -> Any:
     except OSError as exc:
         raise DriverProfileError(f"{path}: cannot read driver file: {exc.strerror}") from exc
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        raise DriverProfileError(f"{path}: not valid YAML{where}") from exc
-    return data
+        return parse_yaml(text)
+    except YamlSyntaxError as exc:
+        raise DriverProfileError(f"{path}: {exc}") from None
 
 
 def parse_drivers(data: Any, source: str = "<text>") -> list[DriverProfile]:
@@ -192,7 +209,8 @@ def parse_drivers(data: Any, source: str = "<text>") -> list[DriverProfile]:
     items = data["drivers"]
     if not isinstance(items, list) or not items:
         raise DriverProfileError(f"{source}: drivers: expected a non-empty list")
-    drivers = [_driver(item, f"drivers[{i}]") for i, item in enumerate(items)]
+    with driver_file_errors():
+        drivers = [_driver(item, f"drivers[{i}]") for i, item in enumerate(items)]
     _check_unique(drivers)
     return drivers
 
@@ -213,13 +231,8 @@ def _check_unique(drivers: list[DriverProfile]) -> None:
 def _driver(item: Any, path: str) -> DriverProfile:
     if not isinstance(item, dict):
         raise DriverProfileError(f"{path}: expected a mapping, got {type(item).__name__}")
-    for key in item:
-        if key not in _KEYS:
-            raise DriverProfileError(f"{path}.{key}: unknown key; expected one of "
-                                     f"{', '.join(_KEYS)}")
-    for key in _REQUIRED:
-        if key not in item:
-            raise DriverProfileError(f"{path}.{key}: required")
+    check_keys(item, _KEYS, path, UNKNOWN_KEY)
+    require_keys(item, _REQUIRED, path, "required")
     kind = _choice(item.get("type", "csi"), TYPES, f"{path}.type")
     return DriverProfile(
         name=_dns_name(item["name"], f"{path}.name"),
@@ -290,9 +303,8 @@ def _limits(value: Any, path: str) -> dict[str, int] | None:
         return None
     if not isinstance(value, dict):
         raise DriverProfileError(f"{path}: expected a mapping with iops and/or bandwidthMiBs")
+    check_keys(value, LIMIT_KEYS, path, "unknown key; expected iops or bandwidthMiBs")
     for key, number in value.items():
-        if key not in LIMIT_KEYS:
-            raise DriverProfileError(f"{path}.{key}: unknown key; expected iops or bandwidthMiBs")
         if isinstance(number, bool) or not isinstance(number, int) or number <= 0:
             raise DriverProfileError(f"{path}.{key}: expected a positive integer, got {number!r}")
     return dict(value)

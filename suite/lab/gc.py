@@ -28,12 +28,12 @@ ORPHAN = "orphan"
 NAMESPACE_FINALIZER = "kubernetes"
 
 
-def delete(store: Store, resource: ResourceType, key: tuple[str, str], obj: Obj,
+def delete(store: Store, resource: ResourceType, obj: Obj,
            propagation: str) -> tuple[Obj, bool]:
     """Start deleting `obj`; returns (object as now stored or last seen, removed)."""
     meta = obj["metadata"]
     if resource.kind == "Namespace":
-        return _terminate_namespace(store, resource, key, obj), False
+        return _terminate_namespace(store, resource, obj), False
     if meta.get("deletionTimestamp"):
         return obj, False
     if propagation == "Orphan":
@@ -42,12 +42,12 @@ def delete(store: Store, resource: ResourceType, key: tuple[str, str], obj: Obj,
         meta.setdefault("finalizers", []).append(FOREGROUND)
     if meta.get("finalizers"):
         _mark_deleting(meta)
-        store._store(resource, key, obj, "MODIFIED")
+        store.store_marked(resource, obj)
         if FOREGROUND in meta["finalizers"]:
             for dep_resource, dep in _dependents(store, meta["uid"]):
                 _delete_quietly(store, dep_resource, dep, "Foreground")
         return obj, False
-    return store._remove(resource, key, obj), True
+    return store.remove_now(resource, obj), True
 
 
 def _mark_deleting(meta: dict[str, Any]) -> None:
@@ -108,14 +108,13 @@ def _maybe_release_foreground_owner(store: Store, owner_uid: str) -> None:
     store.mutate(resource, meta.get("namespace"), meta["name"], release)
 
 
-def _terminate_namespace(store: Store, resource: ResourceType, key: tuple[str, str],
-                         obj: Obj) -> Obj:
+def _terminate_namespace(store: Store, resource: ResourceType, obj: Obj) -> Obj:
     meta = obj["metadata"]
     if not meta.get("deletionTimestamp"):
         _mark_deleting(meta)
         obj.setdefault("spec", {})["finalizers"] = [NAMESPACE_FINALIZER]
         obj.setdefault("status", {})["phase"] = "Terminating"
-        store._store(resource, key, obj, "MODIFIED")
+        store.store_marked(resource, obj)
     name = meta["name"]
     for content_resource, content in store.all_objects():
         if content_resource.namespaced and content["metadata"].get("namespace") == name:
@@ -134,4 +133,4 @@ def _maybe_finish_namespace(store: Store, namespace: str) -> None:
         return
     if ns["metadata"].get("finalizers"):
         return  # someone else's finalizer on the namespace object itself
-    store._remove(ns_resource, ("", namespace), ns)
+    store.remove_now(ns_resource, ns)

@@ -195,8 +195,7 @@ class Store:
             self._admit("DELETE", resource, clone(old), clone(old))
         if dry_run:
             return clone(old), False
-        obj, removed = gc.delete(self, resource, key, clone(old),
-                                 propagation or "Background")
+        obj, removed = gc.delete(self, resource, clone(old), propagation or "Background")
         return clone(obj), removed
 
     # ------------------------------------------------------------------ watch
@@ -306,6 +305,23 @@ class Store:
                     f"Precondition failed: {field}: {wanted}, {field} in object meta: {actual}",
                     {"name": meta["name"], "kind": resource.plural})
 
+    # ------------------------------------------------- garbage collection's seam (gc.py)
+    def store_marked(self, resource: ResourceType, obj: Obj) -> None:
+        """Store `obj` as deletion marked it (deletionTimestamp, a foreground finalizer, a
+        namespace's Terminating phase): no admission, merge or precondition, as the API
+        server's own write; emits MODIFIED."""
+        meta = obj["metadata"]
+        self._store(resource, self._key(resource, meta.get("namespace"), meta["name"]), obj,
+                    "MODIFIED")
+
+    def remove_now(self, resource: ResourceType, obj: Obj) -> Obj:
+        """Drop `obj` for good (nothing holds it any more): emits DELETED, then the
+        `on_removed` callbacks and garbage collection run; returns the last state."""
+        meta = obj["metadata"]
+        return self._remove(resource, self._key(resource, meta.get("namespace"), meta["name"]),
+                            obj)
+
+    # ------------------------------------------------------------------ internals
     def _next_rv(self) -> int:
         self._rv += 1
         return self._rv

@@ -9,15 +9,18 @@ registers `kubevirt_migration.migration_admission` (through `compute.migration.a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .cdi_datavolume import datavolume_admission
 from .kubevirt_vm import vm_admission
 from .kubevirt_vmi import vmi_admission
 from .snapshot import snapshot_admission
 
+if TYPE_CHECKING:
+    from ..context import LabContext
 
-def register(ctx: Any) -> None:
+
+def register(ctx: LabContext) -> None:
     """Add the KubeVirt VM/VMI, CDI DataVolume and VolumeSnapshot rules to the store."""
     store = ctx.store
     for make in (vm_admission, vmi_admission, datavolume_admission, snapshot_admission):

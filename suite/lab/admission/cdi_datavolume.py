@@ -12,11 +12,14 @@ Refusals are 422 with no reason and every message after a space (CDI's
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..resources import ResourceType
 from ..storage.common import parse_quantity
 from .webhook import DATAVOLUME_VALIDATE, Cause, cdi_causes, invalid
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 MIB = 1 << 20
 MAX_NAME = 253
@@ -120,7 +123,7 @@ def _source(source: dict[str, Any]) -> list[Cause]:
     return []
 
 
-def _claim_taken(store: Any, dv: dict[str, Any]) -> list[Cause]:
+def _claim_taken(store: Store, dv: dict[str, Any]) -> list[Cause]:
     """A claim of the DataVolume's name that CDI did not populate and no DataVolume owns."""
     meta = dv["metadata"]
     pvc = store.try_get("persistentvolumeclaims", meta.get("namespace", ""), meta["name"])
@@ -139,7 +142,7 @@ def _claim_taken(store: Any, dv: dict[str, Any]) -> list[Cause]:
                   f"{pvc['metadata']['name']} already exists", "DataVolume.Name")]
 
 
-def datavolume_admission(store: Any) -> Any:
+def datavolume_admission(store: Store) -> Any:
     def hook(op: str, resource: ResourceType, obj: dict[str, Any], old: Any) -> None:
         if op not in ("CREATE", "UPDATE") or (resource.group, resource.plural) != (
                 "cdi.kubevirt.io", "datavolumes"):

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ApiError, forbidden, invalid
 from ..resources import ResourceType
 from ..storage.common import ANN_DEFAULT_CLASS, parse_quantity
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 Obj = dict[str, Any]
 STORAGE_FIELD = "spec.resources.requests.storage"
@@ -32,7 +35,7 @@ RESIZE_FORBIDDEN = ("only dynamically provisioned pvc can be resized and the sto
                     "that provisions the pvc must support resize")
 
 
-def claim_admission(store: Any) -> Any:
+def claim_admission(store: Store) -> Any:
     def hook(op: str, resource: ResourceType, obj: Obj, old: Obj | None) -> None:
         if resource.plural != "persistentvolumeclaims" or resource.group:
             return
@@ -46,7 +49,7 @@ def claim_admission(store: Any) -> Any:
     return hook
 
 
-def default_class(store: Any, pvc: Obj) -> None:
+def default_class(store: Store, pvc: Obj) -> None:
     """The DefaultStorageClass plugin: a claim that names no class gets the default one
     (an explicit "" means "no class" and stays)."""
     spec = pvc.setdefault("spec", {})
@@ -71,7 +74,7 @@ def check_new(pvc: Obj) -> None:
         raise invalid("PersistentVolumeClaim", pvc["metadata"].get("name", ""), causes)
 
 
-def check_update(store: Any, new: Obj, old: Obj) -> None:
+def check_update(store: Store, new: Obj, old: Obj) -> None:
     name = old["metadata"]["name"]
     bound = (old.get("status") or {}).get("phase") == "Bound"
     changed = _changed_spec_fields(new, old, bound)
@@ -145,7 +148,7 @@ def _capacity(pvc: Obj) -> int:
         return 0
 
 
-def _class_allows_expansion(store: Any, pvc: Obj) -> bool:
+def _class_allows_expansion(store: Store, pvc: Obj) -> bool:
     sc_name = (pvc.get("spec") or {}).get("storageClassName")
     sc = store.try_get("storage.k8s.io/storageclasses", None, sc_name or "")
     return bool(sc and sc.get("allowVolumeExpansion"))

@@ -10,7 +10,7 @@ migration-create-mutator.go) that the in-flight check lists by.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..resources import ResourceType
 from .webhook import (
@@ -22,6 +22,9 @@ from .webhook import (
     required,
 )
 
+if TYPE_CHECKING:
+    from ..store import Store
+
 VMI = "kubevirt.io/virtualmachineinstances"
 VMIM = "kubevirt.io/virtualmachineinstancemigrations"
 SELECTOR_LABEL = "kubevirt.io/vmi-name"
@@ -32,7 +35,7 @@ def _is(resource: ResourceType) -> bool:
     return (resource.group, resource.plural) == ("kubevirt.io", "virtualmachineinstancemigrations")
 
 
-def admit_create(store: Any, obj: dict[str, Any]) -> None:
+def admit_create(store: Store, obj: dict[str, Any]) -> None:
     ns, name = obj["metadata"].get("namespace", ""), (obj.get("spec") or {}).get("vmiName")
     if not name:
         raise kubevirt_causes(MIGRATION_CREATE, [required("vmiName is missing",
@@ -75,7 +78,7 @@ def admit_update(obj: dict[str, Any], old: dict[str, Any]) -> None:
     raise kubevirt_causes(MIGRATION_UPDATE, [Cause("FieldValueNotSupported", message)])
 
 
-def migration_admission(store: Any) -> Any:
+def migration_admission(store: Store) -> Any:
     def hook(op: str, resource: ResourceType, obj: dict[str, Any], old: Any) -> None:
         if not _is(resource):
             return

@@ -12,11 +12,14 @@ and lets a VM that is being deleted through.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..resources import ResourceType
 from .kubevirt_vmi import feature_gates, validate_spec
 from .webhook import VM_VALIDATOR, Cause, invalid, kubevirt_causes, required
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 RUN_STRATEGIES = ("Halted", "Manual", "Always", "RerunOnFailure", "Once")
 DV_SOURCES = ("http", "s3", "gcs", "registry", "pvc", "upload", "blank", "imageio", "vddk",
@@ -114,7 +117,7 @@ def _template_namespaces(obj: dict[str, Any], old: dict[str, Any] | None) -> lis
     return causes
 
 
-def vm_admission(store: Any) -> Any:
+def vm_admission(store: Store) -> Any:
     def hook(op: str, resource: ResourceType, obj: dict[str, Any], old: Any) -> None:
         if op not in ("CREATE", "UPDATE") or (resource.group, resource.plural) != (
                 "kubevirt.io", "virtualmachines"):

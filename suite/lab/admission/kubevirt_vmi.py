@@ -16,17 +16,20 @@ store directly) may change a VMI's spec; an API client gets 422 from
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..resources import ResourceType
 from .kubevirt_disks import validate_disks
 from .kubevirt_volumes import validate_volumes
 from .webhook import VMI_CREATE, VMI_UPDATE, Cause, invalid, kubevirt_causes, required
 
+if TYPE_CHECKING:
+    from ..store import Store
+
 KUBEVIRT = "kubevirt.io/kubevirts"
 
 
-def feature_gates(store: Any) -> set[str]:
+def feature_gates(store: Store) -> set[str]:
     """The gates in the KubeVirt CR's developerConfiguration (what ClusterConfig reads)."""
     for kv in store.list(KUBEVIRT)[0]:
         dev = ((kv.get("spec") or {}).get("configuration") or {}).get(
@@ -126,7 +129,7 @@ def memory_requested(field: str, spec: dict[str, Any]) -> list[Cause]:
                      f"'{field}.domain.resources.requests.memory' must be set")]
 
 
-def vmi_admission(store: Any) -> Any:
+def vmi_admission(store: Store) -> Any:
     def hook(op: str, resource: ResourceType, obj: dict[str, Any], old: Any) -> None:
         if (resource.group, resource.plural) != ("kubevirt.io", "virtualmachineinstances"):
             return

@@ -11,10 +11,13 @@ validator); the lab's schema validation does not run CEL, so this module does.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import invalid
 from ..resources import ResourceType
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 GROUP = "snapshot.storage.k8s.io"
 SOURCE_FIELDS = ("persistentVolumeClaimName", "volumeSnapshotContentName")
@@ -46,7 +49,7 @@ def snapshot_causes(spec: dict[str, Any], old_spec: dict[str, Any] | None) -> li
     return causes
 
 
-def snapshot_admission(_store: Any) -> Any:
+def snapshot_admission(store: Store) -> Any:
     def hook(op: str, resource: ResourceType, obj: dict[str, Any], old: Any) -> None:
         if op not in ("CREATE", "UPDATE") or (resource.group, resource.plural) != (
                 GROUP, "volumesnapshots"):

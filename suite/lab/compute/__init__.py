@@ -4,12 +4,13 @@ console")."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
+from ..controller import Controller, Key, Reconcile, by_name, quiet_retry
 from . import cluster
 from .agent import AgentHandlers
 from .console import ConsoleHandler
-from .controller import Controller, Key
 from .export import EXPORT, ExportController
 from .export import register as register_export
 from .exportserver import ExportProxy
@@ -27,10 +28,23 @@ from .vmsnapshot import SNAP, VmSnapshotController
 from .vmstate import VmStateController
 from .volumemigration import VolumeMigrationController
 
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from ..context import LabContext, SubresourceHandler
+    from ..store import Store
+
 SUBRESOURCES = "subresources.kubevirt.io"
 
 
-def _same_namespace(store: Any, ref: str) -> Any:
+def _controller(ctx: LabContext, name: str, reconcile: Any) -> Controller:
+    """A compute controller: `reconcile(namespace, name)` on one worker, API errors retried
+    quietly (the compute reconciles share guest state, so they run one at a time)."""
+    run: Reconcile = by_name(reconcile)
+    return Controller(ctx, name, run, workers=1, on_api_error=quiet_retry)
+
+
+def _same_namespace(store: Store, ref: str) -> Any:
     """Map an event to every object of `ref` in the event's namespace (few in a lab)."""
     def keys(obj: dict[str, Any]) -> list[Key]:
         ns = obj.get("metadata", {}).get("namespace")
@@ -45,9 +59,9 @@ def _owner_vmi(obj: dict[str, Any]) -> list[Key]:
             if ref.get("kind") == "VirtualMachineInstance"]
 
 
-def _start_vmis(ctx: Any, compute: Compute) -> VmiController:
+def _start_vmis(ctx: LabContext, compute: Compute) -> VmiController:
     controller = VmiController(compute)
-    vmis = Controller(ctx, "vmi-controller", controller.reconcile)
+    vmis = _controller(ctx, "vmi-controller", controller.reconcile)
     vmis.watch(VMI)
     vmis.watch("persistentvolumeclaims", _same_namespace(ctx.store, VMI))
     vmis.watch("cdi.kubevirt.io/datavolumes", _same_namespace(ctx.store, VMI))
@@ -57,16 +71,16 @@ def _start_vmis(ctx: Any, compute: Compute) -> VmiController:
     return controller
 
 
-def _start_migrations(ctx: Any, compute: Compute, vmis: VmiController) -> None:
+def _start_migrations(ctx: LabContext, compute: Compute, vmis: VmiController) -> None:
     ctx.store.admission.append(admit(ctx.store))
-    migrations = Controller(ctx, "migration-controller",
-                            MigrationController(compute, vmis).reconcile)
+    migrations = _controller(ctx, "migration-controller",
+                             MigrationController(compute, vmis).reconcile)
     migrations.watch(VMIM)
     migrations.start()
 
 
-def _start_vms(ctx: Any) -> Controller:
-    vms = Controller(ctx, "vm-controller", VmController(ctx.store).reconcile)
+def _start_vms(ctx: LabContext) -> Controller:
+    vms = _controller(ctx, "vm-controller", VmController(ctx.store).reconcile)
     vms.watch(VM)
     vms.watch(VMI)
     for ref in ("persistentvolumeclaims", "cdi.kubevirt.io/datavolumes"):
@@ -75,22 +89,22 @@ def _start_vms(ctx: Any) -> Controller:
     return vms
 
 
-def _start_snapshots(ctx: Any) -> None:
-    snapshots = Controller(ctx, "vmsnapshot-controller",
-                           VmSnapshotController(ctx.store).reconcile)
+def _start_snapshots(ctx: LabContext) -> None:
+    snapshots = _controller(ctx, "vmsnapshot-controller",
+                            VmSnapshotController(ctx.store).reconcile)
     snapshots.watch(SNAP)
     snapshots.watch("snapshot.storage.k8s.io/volumesnapshots", _same_namespace(ctx.store, SNAP))
     snapshots.start()
-    restores = Controller(ctx, "vmrestore-controller", VmRestoreController(ctx.store).reconcile)
+    restores = _controller(ctx, "vmrestore-controller", VmRestoreController(ctx.store).reconcile)
     restores.watch(RESTORE)
     for ref in (VMI, "persistentvolumeclaims"):
         restores.watch(ref, _same_namespace(ctx.store, RESTORE))
     restores.start()
 
 
-def _start_pods(ctx: Any, compute: Compute) -> PodRuntime:
+def _start_pods(ctx: LabContext, compute: Compute) -> PodRuntime:
     runtime = PodRuntime(compute)
-    pods = Controller(ctx, "pod-runtime", runtime.reconcile)
+    pods = _controller(ctx, "pod-runtime", runtime.reconcile)
     pods.watch("pods")
     pods.watch("persistentvolumeclaims", _same_namespace(ctx.store, "pods"))
     pods.watch("volumeattachments.storage.k8s.io", _same_namespace(ctx.store, "pods"))
@@ -100,41 +114,41 @@ def _start_pods(ctx: Any, compute: Compute) -> PodRuntime:
     return runtime
 
 
-def _start_hotplug(ctx: Any, compute: Compute) -> HotplugController:
+def _start_hotplug(ctx: LabContext, compute: Compute) -> HotplugController:
     hotplug = HotplugController(compute)
-    vmis = Controller(ctx, "hotplug-controller", hotplug.reconcile)
+    vmis = _controller(ctx, "hotplug-controller", hotplug.reconcile)
     vmis.watch(VMI)
     vmis.watch("persistentvolumeclaims", _same_namespace(ctx.store, VMI))
     vmis.watch("cdi.kubevirt.io/datavolumes", _same_namespace(ctx.store, VMI))
     vmis.watch("volumeattachments.storage.k8s.io", _same_namespace(ctx.store, VMI))
     vmis.start()
-    requests = Controller(ctx, "vm-volume-requests", hotplug.reconcile_vm)
+    requests = _controller(ctx, "vm-volume-requests", hotplug.reconcile_vm)
     requests.watch(VM)
     requests.start()
     return hotplug
 
 
-async def _start_export(ctx: Any) -> None:
+async def _start_export(ctx: LabContext) -> None:
     register_export(ctx)
     proxy = ExportProxy(ctx)
     await proxy.start()
     ctx.on_stop(proxy.stop)
-    exports = Controller(ctx, "export-controller", ExportController(ctx.store, proxy).reconcile)
+    exports = _controller(ctx, "export-controller", ExportController(ctx.store, proxy).reconcile)
     exports.watch(EXPORT)
     for ref in (VM, VMI, "persistentvolumeclaims", "cdi.kubevirt.io/datavolumes"):
         exports.watch(ref, _same_namespace(ctx.store, EXPORT))
     exports.start()
 
 
-def _start_vm_state(ctx: Any, compute: Compute) -> None:
-    states = Controller(ctx, "vm-state-controller", VmStateController(compute).reconcile)
+def _start_vm_state(ctx: LabContext, compute: Compute) -> None:
+    states = _controller(ctx, "vm-state-controller", VmStateController(compute).reconcile)
     states.watch(VMI)
     states.watch("persistentvolumeclaims", _same_namespace(ctx.store, VMI))
     states.start()
 
 
-def _start_volume_migrations(ctx: Any, compute: Compute) -> None:
-    moves = Controller(ctx, "volume-migration", VolumeMigrationController(compute).reconcile)
+def _start_volume_migrations(ctx: LabContext, compute: Compute) -> None:
+    moves = _controller(ctx, "volume-migration", VolumeMigrationController(compute).reconcile)
     moves.watch(VM)
     moves.watch(VMI)
     for ref in ("persistentvolumeclaims", "cdi.kubevirt.io/datavolumes"):
@@ -142,10 +156,23 @@ def _start_volume_migrations(ctx: Any, compute: Compute) -> None:
     moves.start()
 
 
-def _serve_subresources(ctx: Any, compute: Compute) -> None:
+NamespacedHandler = Callable[["web.Request", str, str], Awaitable["web.StreamResponse"]]
+
+
+def _namespaced(handler: NamespacedHandler) -> SubresourceHandler:
+    """KubeVirt's VM and VMI subresources are namespaced: the API server always passes the
+    namespace, so these handlers take it as a plain string."""
+    async def serve(request: web.Request, namespace: str | None, name: str
+                    ) -> web.StreamResponse:
+        return await handler(request, namespace or "", name)
+    return serve
+
+
+def _serve_subresources(ctx: LabContext, compute: Compute) -> None:
     lifecycle, agent = Lifecycle(ctx.store), AgentHandlers(compute)
     hotplug = HotplugApi(ctx.store, lambda: set(ctx.cluster.feature_gates))
-    handlers = {("virtualmachines", "start"): lifecycle.start,
+    handlers: dict[tuple[str, str], NamespacedHandler] = {
+                ("virtualmachines", "start"): lifecycle.start,
                 ("virtualmachines", "stop"): lifecycle.stop,
                 ("virtualmachines", "restart"): lifecycle.restart,
                 ("virtualmachines", "migrate"): lifecycle.migrate,
@@ -159,7 +186,7 @@ def _serve_subresources(ctx: Any, compute: Compute) -> None:
                 ("virtualmachineinstances", "filesystemlist"): agent.filesystemlist}
     for version in ("v1", "v1alpha3"):
         for (plural, sub), handler in handlers.items():
-            ctx.http.add_subresource(SUBRESOURCES, version, plural, sub, handler)
+            ctx.http.add_subresource(SUBRESOURCES, version, plural, sub, _namespaced(handler))
         ctx.http.add_discovery_group(SUBRESOURCES, version, [
             {"name": f"{plural}/{sub}", "singularName": "", "namespaced": True, "kind": "",
              "verbs": ["get"] if plural == "virtualmachineinstances" and sub not in (
@@ -167,7 +194,7 @@ def _serve_subresources(ctx: Any, compute: Compute) -> None:
             for plural, sub in handlers])
 
 
-async def start(ctx: Any) -> None:
+async def start(ctx: LabContext) -> None:
     """Launch this half's objects, controllers and subresource handlers on the lab loop."""
     cluster.bootstrap(ctx.store, tuple(ctx.nodes), ctx.cluster.schedulable_nodes,
                       ctx.cluster.feature_gates)

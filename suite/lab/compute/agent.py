@@ -14,8 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .. import conditions as cond
 from ..errors import ApiError
-from . import conditions as cond
 from .runtime import Compute
 from .vm import VMI
 from .vmifacts import guest_os_info

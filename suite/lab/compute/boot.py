@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..events import record_event
 from .cloudinit import CloudInitError, GuestConfig, find_user_data, parse_user_data
@@ -11,8 +11,11 @@ from .guest import Guest
 from .vmifacts import hidden_tools
 from .volumes import disks_of
 
+if TYPE_CHECKING:
+    from ..store import Store
 
-def _secret_reader(store: Any, namespace: str) -> Any:
+
+def _secret_reader(store: Store, namespace: str) -> Any:
     def read(name: str) -> dict[str, str]:
         secret = store.try_get("secrets", namespace, name) or {}
         data = dict(secret.get("data") or {})
@@ -22,7 +25,7 @@ def _secret_reader(store: Any, namespace: str) -> Any:
     return read
 
 
-def guest_config(store: Any, vmi: dict[str, Any]) -> GuestConfig:
+def guest_config(store: Store, vmi: dict[str, Any]) -> GuestConfig:
     """The cloud-init the guest applies; bad user data boots a guest without it."""
     ns = vmi["metadata"]["namespace"]
     try:

@@ -11,10 +11,13 @@ other gates is written the way an admin gets them: HCO's JSON-patch annotation.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..clock import now_rfc3339
 from ..clusterprofile import DEFAULT_FEATURE_GATES
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 NAMESPACE = "openshift-cnv"
 KUBEVIRT_NAME = "kubevirt-kubevirt-hyperconverged"
@@ -150,7 +153,7 @@ def hyperconverged_object(gates: tuple[str, ...] = DEFAULT_FEATURE_GATES) -> dic
     }
 
 
-def bootstrap(store: Any, nodes: tuple[str, ...], schedulable: int | None = None,
+def bootstrap(store: Store, nodes: tuple[str, ...], schedulable: int | None = None,
               gates: tuple[str, ...] = DEFAULT_FEATURE_GATES) -> None:
     """Create what a freshly installed cluster shows; idempotent."""
     workers = len(nodes) if schedulable is None else schedulable

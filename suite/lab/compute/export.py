@@ -18,14 +18,19 @@ import base64
 import secrets
 import string
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .. import conditions as cond
 from ..admission.webhook import kubevirt_error
 from ..api.crds import crd_for
 from ..clock import now_rfc3339
 from ..events import record_event
 from ..resources import ResourceType
 from .vm import FINAL, VM, VMI
+
+if TYPE_CHECKING:
+    from ..context import LabContext
+    from ..store import Store
 
 GROUP, VERSION = "export.kubevirt.io", "v1beta1"
 EXPORT = f"{GROUP}/virtualmachineexports"
@@ -42,7 +47,7 @@ RESOURCES = (
 )
 
 
-def register(ctx: Any) -> None:
+def register(ctx: LabContext) -> None:
     """Serve the two resources (with the CRD a cluster lists) and admit new exports."""
     store = ctx.store
     for resource in RESOURCES:
@@ -59,9 +64,12 @@ def register(ctx: Any) -> None:
     store.admission.append(admit)
 
 
-def _condition(kind: str, status: str, reason: str, message: str = "") -> dict[str, Any]:
-    return {"type": kind, "status": status, "reason": reason, "message": message,
-            "lastTransitionTime": now_rfc3339(), "lastProbeTime": None}
+def _condition(status: dict[str, Any], kind: str, value: str, reason: str,
+               message: str = "") -> None:
+    """Export conditions always carry reason and message (possibly empty). The list is
+    copied first: `status` is a shallow copy of the stored one, compared before writing."""
+    status["conditions"] = list(status.get("conditions") or [])
+    cond.put(status["conditions"], kind, value, reason, message, keep_empty=True)
 
 
 def _owner(export: dict[str, Any]) -> list[dict[str, Any]]:
@@ -82,7 +90,7 @@ def claims_of(vm: dict[str, Any]) -> list[str]:
 
 
 class ExportController:
-    def __init__(self, store: Any, proxy: Any) -> None:
+    def __init__(self, store: Store, proxy: Any) -> None:
         self.store = store
         self.proxy = proxy  # exportserver.ExportProxy: external host and CA
 
@@ -95,11 +103,10 @@ class ExportController:
         if not status:
             created = datetime.fromisoformat(
                 export["metadata"]["creationTimestamp"].replace("Z", "+00:00"))
-            status = {"phase": "Pending", "conditions": [
-                _condition("Ready", "False", "Initializing"),
-                _condition("PVC", "False", "Unknown")],
-                "ttlExpirationTime": (created + TTL).astimezone(UTC)
-                .strftime("%Y-%m-%dT%H:%M:%SZ")}
+            status = {"phase": "Pending", "ttlExpirationTime": (created + TTL).astimezone(UTC)
+                      .strftime("%Y-%m-%dT%H:%M:%SZ")}
+            _condition(status, "Ready", "False", "Initializing")
+            _condition(status, "PVC", "False", "Unknown")
         status["serviceName"] = service["metadata"]["name"]
         source = export["spec"].get("source") or {}
         status["virtualMachineName"] = source.get("name")
@@ -111,13 +118,13 @@ class ExportController:
                              component="export-controller")
                 self.store.delete("pods", namespace, pod_name)
             status.update(phase="Pending", links={})
-            _put(status, _condition("Ready", "False", reason, message))
+            _condition(status, "Ready", "False", reason, message)
             self._write(export, status)
             return 3.0 if reason != "VMNotFound" else None
         status["tokenSecretRef"] = self._token(export)
         self._exporter_pod(export, pod_name, pvcs)
-        _put(status, _condition("Ready", "True", "PodReady"))
-        _put(status, _condition("PVC", "True", "PVCBound"))
+        _condition(status, "Ready", "True", "PodReady")
+        _condition(status, "PVC", "True", "PVCBound")
         status.update(phase="Ready", links=self._links(export, service, pvcs))
         self._write(export, status)
         return None
@@ -128,13 +135,13 @@ class ExportController:
         vm = self.store.try_get(VM, namespace, vm_name)
         if vm is None:
             return False, "VMNotFound", f"Virtual Machine {namespace}/{vm_name} not found", []
-        pvcs = []
+        pvcs: list[dict[str, Any]] = []
         for claim in claims_of(vm):
             pvc = self.store.try_get("persistentvolumeclaims", namespace, claim)
             dv = self.store.try_get("cdi.kubevirt.io/datavolumes", namespace, claim)
             populated = pvc is not None and (pvc.get("status") or {}).get("phase") == "Bound" \
                 and (dv is None or (dv.get("status") or {}).get("phase") == "Succeeded")
-            if not populated:
+            if pvc is None or not populated:
                 return (False, "VolumesNotPopulated", "Not all volumes in the Virtual Machine "
                         f"{namespace}/{vm_name} are populated", [])
             pvcs.append(pvc)
@@ -220,14 +227,3 @@ class ExportController:
         meta = export["metadata"]
         self.store.mutate(EXPORT, meta["namespace"], meta["name"],
                           lambda o: o.__setitem__("status", status), subresource="status")
-
-
-def _put(conditions_of: dict[str, Any], condition: dict[str, Any]) -> None:
-    conditions = conditions_of.setdefault("conditions", [])
-    for i, old in enumerate(conditions):
-        if old.get("type") == condition["type"]:
-            same = all(old.get(k) == condition.get(k) for k in ("status", "reason", "message"))
-            if not same:
-                conditions[i] = condition
-            return
-    conditions.append(condition)

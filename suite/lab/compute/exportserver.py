@@ -17,11 +17,14 @@ import base64
 import ssl
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from .export import EXPORT
+
+if TYPE_CHECKING:
+    from ..context import LabContext
 
 TOKEN = "x-kubevirt-export-token"
 FAULT = "export-serves-stale-data"
@@ -31,7 +34,7 @@ ROUTE = ("/api/export.kubevirt.io/v1beta1/namespaces/{ns}/virtualmachineexports/
 
 
 class ExportProxy:
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: LabContext) -> None:
         self.ctx = ctx
         self.store = ctx.store
         self.host = ""

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from ..errors import ApiError
 from .vm import VM, VMI
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 GATE = "HotplugVolumes"
 VMI_NOT_RUNNING = "VMI is not running"
@@ -130,7 +133,7 @@ def remove_request(opts: dict[str, Any]) -> dict[str, Any]:
 class HotplugApi:
     """The four handlers: VM and VMI, add and remove."""
 
-    def __init__(self, store: Any, gates: Any) -> None:
+    def __init__(self, store: Store, gates: Any) -> None:
         self.store = store
         self.gates = gates  # () -> set of KubeVirt feature gates in effect
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from ..clock import now_rfc3339
 from ..events import record_event
+from ..objects import owner_ref
 from .hotplug import apply, hotpluggable, source_name, verify
 from .launcher import LAUNCHER_IMAGE, pods_of, running_status
 from .runtime import Compute
@@ -222,11 +223,7 @@ class HotplugController:
         pod = self.store.create("pods", {
             "metadata": {"name": f"hp-volume-{secrets.token_hex(3)[:5]}", "namespace": ns,
                          "labels": dict(HOTPLUG_LABEL),
-                         "ownerReferences": [{"apiVersion": "v1", "kind": "Pod",
-                                              "name": launcher["metadata"]["name"],
-                                              "uid": launcher["metadata"]["uid"],
-                                              "controller": True,
-                                              "blockOwnerDeletion": True}]},
+                         "ownerReferences": [owner_ref(launcher)]},
             "spec": {"nodeName": node, "restartPolicy": "Never",
                      "affinity": {"nodeAffinity": {
                          "requiredDuringSchedulingIgnoredDuringExecution": {

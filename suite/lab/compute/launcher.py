@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import secrets
 import string
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..clock import now_rfc3339
-from .conditions import owner_ref
+from ..objects import owner_ref
 from .volumes import disks_of
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 LAUNCHER_IMAGE = ("registry.redhat.io/container-native-virtualization/"
                   "virt-launcher-rhel9@sha256:" + "0" * 64)
@@ -134,7 +137,7 @@ def completed_status(old: dict[str, Any]) -> dict[str, Any]:
     return status
 
 
-def pods_of(store: Any, vmi: dict[str, Any]) -> list[dict[str, Any]]:
+def pods_of(store: Store, vmi: dict[str, Any]) -> list[dict[str, Any]]:
     items, _ = store.list("pods", vmi["metadata"]["namespace"],
                           label_selector=f"{LABEL_CREATED_BY}={vmi['metadata']['uid']}")
     return items

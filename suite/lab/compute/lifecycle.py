@@ -8,12 +8,15 @@ client that drives real KubeVirt drives the lab unchanged.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from ..errors import ApiError
 from .vm import FINAL, VM, VMI, run_strategy
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 MIGRATION = "kubevirt.io/virtualmachineinstancemigrations"
 
@@ -43,7 +46,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 
 class Lifecycle:
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     def _load(self, namespace: str, name: str) -> tuple[dict[str, Any], dict[str, Any] | None]:

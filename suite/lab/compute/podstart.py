@@ -15,17 +15,20 @@ Two stalls a real cluster shows and the lab reproduces:
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .. import conditions as cond
 from ..clock import now_rfc3339
 from ..events import record_event
-from . import conditions as cond
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 VMI = "kubevirt.io/virtualmachineinstances"
 BACKOFF_AFTER_S = 2.0  # kubelet's first retry comes quickly, then it backs off
 
 
-def missing_user_data_secret(store: Any, vmi: dict[str, Any]) -> tuple[str, str] | None:
+def missing_user_data_secret(store: Store, vmi: dict[str, Any]) -> tuple[str, str] | None:
     """(pod volume name, Secret name) of a referenced cloud-init Secret that is missing."""
     ns = vmi["metadata"]["namespace"]
     for volume in vmi["spec"].get("volumes", []):
@@ -37,7 +40,7 @@ def missing_user_data_secret(store: Any, vmi: dict[str, Any]) -> tuple[str, str]
     return None
 
 
-def report_failed_mount(store: Any, pod: dict[str, Any], volume: str, secret: str) -> None:
+def report_failed_mount(store: Store, pod: dict[str, Any], volume: str, secret: str) -> None:
     record_event(store, pod, "FailedMount",
                  f'MountVolume.SetUp failed for volume "{volume}" : secret "{secret}" not found',
                  type_="Warning", component="kubelet")
@@ -60,7 +63,7 @@ def pull_error(image: str) -> str:
             "manifest unknown")
 
 
-def report_pull_failure(store: Any, vmi: dict[str, Any], pod: dict[str, Any],
+def report_pull_failure(store: Store, vmi: dict[str, Any], pod: dict[str, Any],
                         container: str, image: str, elapsed_s: float) -> None:
     """Pod events, container waiting state and the VMI's Synchronized condition."""
     backoff = elapsed_s >= BACKOFF_AFTER_S
@@ -89,7 +92,7 @@ def report_pull_failure(store: Any, vmi: dict[str, Any], pod: dict[str, Any],
     store.mutate(VMI, vmi["metadata"]["namespace"], vmi["metadata"]["name"], synchronized)
 
 
-def clear_pull_failure(store: Any, vmi: dict[str, Any]) -> None:
+def clear_pull_failure(store: Store, vmi: dict[str, Any]) -> None:
     conditions = (vmi.get("status") or {}).get("conditions") or []
     synced = cond.get(conditions, "Synchronized") or {}
     if synced.get("reason") in ("ErrImagePull", "ImagePullBackOff"):
@@ -110,7 +113,7 @@ def unbound_claims_message(nodes: int) -> str:
             "Preemption is not helpful for scheduling.")
 
 
-def bound_a_moment_ago(store: Any, compute: Any, pvcs: dict[str, dict[str, Any]]) -> bool:
+def bound_a_moment_ago(store: Store, compute: Any, pvcs: dict[str, dict[str, Any]]) -> bool:
     """A claim of a `schedule-backoff` class whose PV turned Bound in the last seconds."""
     now = datetime.now(UTC)
     for pvc in pvcs.values():

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from . import conditions as cond
+from .. import conditions as cond
 
 FINAL = ("Succeeded", "Failed")
 STARTING = ("", "Pending", "Scheduling", "Scheduled")

@@ -7,14 +7,17 @@ processes and where each one's disks point), keyed by VMI uid.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .guest import Guest
 from .volumes import csi_of, pv_of
 
+if TYPE_CHECKING:
+    from ..context import LabContext
+
 
 class Compute:
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: LabContext) -> None:
         self.ctx = ctx
         self.store = ctx.store
         self.guests: dict[str, Guest] = {}

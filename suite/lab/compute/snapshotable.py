@@ -4,12 +4,15 @@ snapshot controller (included / excluded volumes)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 VSC = "snapshot.storage.k8s.io/volumesnapshotclasses"
 
 
-def snapshot_class_for(store: Any, storage_class: str | None) -> str | None:
+def snapshot_class_for(store: Store, storage_class: str | None) -> str | None:
     """The VolumeSnapshotClass for the class's provisioner (the default one first)."""
     sc = store.try_get("storageclasses.storage.k8s.io", None, storage_class or "")
     if sc is None:
@@ -27,7 +30,7 @@ def _claim_of(volume: dict[str, Any]) -> str | None:
     return source.get("claimName") or source.get("name")
 
 
-def volume_verdict(store: Any, namespace: str, volume: dict[str, Any],
+def volume_verdict(store: Store, namespace: str, volume: dict[str, Any],
                    templates: dict[str, str]) -> tuple[bool, str]:
     """(enabled, reason) of one volume, with KubeVirt's reason texts."""
     name = volume["name"]
@@ -52,7 +55,7 @@ def _template_classes(vm: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def volume_snapshot_statuses(store: Any, vm: dict[str, Any]) -> list[dict[str, Any]]:
+def volume_snapshot_statuses(store: Store, vm: dict[str, Any]) -> list[dict[str, Any]]:
     namespace = vm["metadata"]["namespace"]
     templates = _template_classes(vm)
     out = []

@@ -9,13 +9,16 @@ virt-api hands them to virt-controller.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .. import conditions as cond
 from ..errors import ApiError
-from . import conditions as cond
 from .printable import printable_status
 from .snapshotable import volume_snapshot_statuses
 from .volumes import disks_of
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 VM = "kubevirt.io/virtualmachines"
 VMI = "kubevirt.io/virtualmachineinstances"
@@ -32,7 +35,7 @@ def run_strategy(vm: dict[str, Any]) -> str:
 
 
 class VmController:
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         self._ran_once: set[str] = set()
 

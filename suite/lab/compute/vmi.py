@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from .. import conditions as cond
 from ..events import record_event
-from . import conditions as cond
 from .boot import boot_guest
 from .launcher import (
     completed_status,

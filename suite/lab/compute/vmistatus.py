@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import conditions as cond
 from ..clock import now_rfc3339_micro
-from . import conditions as cond
 from .hotplug import keep_hotplug
 from .launcher import LAUNCHER_IMAGE
 from .vmifacts import guest_os_info, interfaces, live_migratable, migration_method, pod_ip

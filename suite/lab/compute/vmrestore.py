@@ -10,11 +10,14 @@ are dropped and their DataVolumes deleted, listed in `deletedDataVolumes`), then
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .. import conditions as cond
 from ..clock import now_rfc3339
 from ..events import record_event
-from . import conditions as cond
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 RESTORE = "snapshot.kubevirt.io/virtualmachinerestores"
 SNAP = "snapshot.kubevirt.io/virtualmachinesnapshots"
@@ -44,7 +47,7 @@ def _waiting(status: dict[str, Any], restores: list[dict[str, Any]]) -> None:
 
 
 class VmRestoreController:
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     async def reconcile(self, namespace: str, name: str) -> float | None:

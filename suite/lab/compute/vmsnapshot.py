@@ -11,9 +11,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from .. import conditions as cond
 from ..clock import now_rfc3339
 from ..events import record_event
-from . import conditions as cond
 from .snapshotable import snapshot_class_for, volume_verdict
 
 SNAP = "snapshot.kubevirt.io/virtualmachinesnapshots"

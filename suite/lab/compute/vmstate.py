@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..objects import owner_ref
 from .runtime import Compute
 from .vm import VMI
 from .volumes import attach_state, detach, ensure_attached, pv_of
@@ -133,10 +134,7 @@ class VmStateController:
         refs = [{"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "name": owner,
                  "uid": next(o["uid"] for o in vmi["metadata"]["ownerReferences"]
                              if o.get("kind") == "VirtualMachine"),
-                 "controller": True, "blockOwnerDeletion": True}] if owner else [
-            {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance",
-             "name": vmi["metadata"]["name"], "uid": vmi["metadata"]["uid"],
-             "controller": True, "blockOwnerDeletion": True}]
+                 "controller": True, "blockOwnerDeletion": True}] if owner else [owner_ref(vmi)]
         spec: dict[str, Any] = {"accessModes": ["ReadWriteMany"],
                                 "resources": {"requests": {"storage": SIZE}}}
         if storage_class:

@@ -23,9 +23,9 @@ import signal
 from pathlib import Path
 from typing import Any
 
+from .. import conditions as cond
 from ..clock import now_rfc3339
 from ..events import record_event
-from . import conditions as cond
 from .hotplug import source_name
 from .hotplugctl import through_lab_namespace
 from .runtime import Compute

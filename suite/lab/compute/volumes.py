@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ..objects import attachments_of
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 ANN_SELECTED_NODE = "volume.kubernetes.io/selected-node"
 SHARED = "ReadWriteMany"
@@ -54,7 +59,7 @@ def attachment_name(handle: str, driver: str, node: str) -> str:
     return "csi-" + hashlib.sha256(f"{handle}{driver}{node}".encode()).hexdigest()
 
 
-def pv_of(store: Any, pvc: dict[str, Any]) -> dict[str, Any] | None:
+def pv_of(store: Store, pvc: dict[str, Any]) -> dict[str, Any] | None:
     name = pvc.get("spec", {}).get("volumeName")
     return store.try_get("persistentvolumes", None, name) if name else None
 
@@ -75,13 +80,7 @@ def attachment(pv: dict[str, Any], node: str) -> dict[str, Any]:
                      "source": {"persistentVolumeName": pv["metadata"]["name"]}}}
 
 
-def attachments_of(store: Any, pv_name: str) -> list[dict[str, Any]]:
-    items, _ = store.list("volumeattachments.storage.k8s.io")
-    return [va for va in items
-            if va.get("spec", {}).get("source", {}).get("persistentVolumeName") == pv_name]
-
-
-def multi_attach_error(store: Any, pvc: dict[str, Any], pv: dict[str, Any],
+def multi_attach_error(store: Store, pvc: dict[str, Any], pv: dict[str, Any],
                        node: str) -> str | None:
     """The attach-detach controller's refusal for a non-shared volume used elsewhere."""
     if is_shared(pvc):
@@ -94,7 +93,7 @@ def multi_attach_error(store: Any, pvc: dict[str, Any], pv: dict[str, Any],
             "exclusively attached to one node and can't be attached to another")
 
 
-def ensure_attached(store: Any, pv: dict[str, Any], node: str) -> dict[str, Any]:
+def ensure_attached(store: Store, pv: dict[str, Any], node: str) -> dict[str, Any]:
     """Create (or find) the VolumeAttachment for pv on node; returns it."""
     wanted = attachment(pv, node)
     found = store.try_get("volumeattachments.storage.k8s.io", None,
@@ -109,7 +108,7 @@ def attach_state(va: dict[str, Any]) -> tuple[bool, str | None]:
     return bool(status.get("attached")), error
 
 
-def detach(store: Any, pv_name: str, node: str) -> None:
+def detach(store: Store, pv_name: str, node: str) -> None:
     for va in attachments_of(store, pv_name):
         if va["spec"].get("nodeName") == node and not va["metadata"].get("deletionTimestamp"):
             store.delete("volumeattachments.storage.k8s.io", None, va["metadata"]["name"])

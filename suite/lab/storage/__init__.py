@@ -8,7 +8,7 @@ StorageProfiles.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .admission import claim_admission
 from .attacher import Attacher
@@ -22,8 +22,11 @@ from .resizer import Resizer
 from .snapshotter import Snapshotter
 from .storageprofiles import StorageProfiles
 
+if TYPE_CHECKING:
+    from ..context import LabContext
 
-async def start(ctx: Any) -> None:
+
+async def start(ctx: LabContext) -> None:
     """Launch this half's controllers on the lab loop."""
     drivers = Drivers(list(ctx.drivers))
     bootstrap(ctx, drivers)

@@ -7,16 +7,19 @@ The imports are deferred because `suite.lab.admission` itself uses `storage.comm
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 
-def claim_admission(store: Any) -> Any:
+def claim_admission(store: Store) -> Any:
     from ..admission.core_pvc import claim_admission as hook
 
     return hook(store)
 
 
-def default_class(store: Any, pvc: dict[str, Any]) -> None:
+def default_class(store: Store, pvc: dict[str, Any]) -> None:
     from ..admission.core_pvc import default_class as apply
 
     apply(store, pvc)

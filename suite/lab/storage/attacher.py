@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..clock import now_rfc3339
+from ..controller import Controller, Key
 from ..drivers import DriverProfile
 from ..events import record_event
-from .common import (
-    Drivers,
-    Obj,
-    add_finalizer,
-    attached_pv,
-    attachments_of,
-    remove_finalizer,
-)
-from .workqueue import Key, WorkQueue, feed
+from ..objects import attached_pv, attachments_of
+from .common import Drivers, Obj, add_finalizer, remove_finalizer
+
+if TYPE_CHECKING:
+    from ..context import LabContext
 
 VA = "storage.k8s.io/volumeattachments"
 MULTI_WRITER = ("ReadWriteMany", "ReadOnlyMany")
@@ -36,13 +33,13 @@ def finalizer_for(driver_name: str) -> str:
 
 
 class Attacher:
-    def __init__(self, ctx: Any, drivers: Drivers) -> None:
+    def __init__(self, ctx: LabContext, drivers: Drivers) -> None:
         self.ctx, self.drivers, self.store = ctx, drivers, ctx.store
-        self.queue = WorkQueue(ctx, "attacher", self.reconcile)
+        self.queue = Controller(ctx, "attacher", self.reconcile)
         self._asked: dict[str, float] = {}  # attachment -> when a slow driver was asked
 
     def start(self) -> None:
-        self.ctx.spawn(feed(self.ctx, VA, self.queue, self._keys), "attacher-watch")
+        self.queue.watch(VA, self._keys)
 
     def _keys(self, va: Obj) -> list[Key]:
         """The attachment itself, and the ones of the same volume still waiting (a

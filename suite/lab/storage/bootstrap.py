@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..drivers import DriverProfile
 from ..errors import ApiError
@@ -22,6 +22,9 @@ from .common import (
     Drivers,
     Obj,
 )
+
+if TYPE_CHECKING:
+    from ..context import LabContext
 
 ATTACH_LIMIT = 16
 CDI_NAME = "cdi-kubevirt-hyperconverged"
@@ -37,7 +40,7 @@ def luks_passphrase(driver: DriverProfile) -> str:
     return hashlib.sha256(f"lab-luks:{driver.name}".encode()).hexdigest()[:32]
 
 
-def bootstrap(ctx: Any, drivers: Drivers) -> None:
+def bootstrap(ctx: LabContext, drivers: Drivers) -> None:
     _ensure(ctx, "namespaces", {"metadata": {"name": LUKS_SECRET_NAMESPACE}})
     for driver in drivers.by_class.values():
         _ensure(ctx, "storage.k8s.io/storageclasses", storage_class(drivers, driver))
@@ -57,7 +60,7 @@ def bootstrap(ctx: Any, drivers: Drivers) -> None:
     _ensure(ctx, "cdi.kubevirt.io/cdis", cdi_cr())
 
 
-def _ensure(ctx: Any, ref: str, obj: Obj) -> None:
+def _ensure(ctx: LabContext, ref: str, obj: Obj) -> None:
     try:
         ctx.store.create(ref, obj)
     except ApiError as exc:
@@ -159,7 +162,7 @@ def unsupported_profile(driver: DriverProfile) -> Obj:
                                    "provisioner": driver.class_provisioner}}
 
 
-def csi_node(ctx: Any, node: str, drivers: Drivers) -> Obj:
+def csi_node(ctx: LabContext, node: str, drivers: Drivers) -> Obj:
     entries = [{"name": provisioner, "nodeID": node,
                 "topologyKeys": [f"topology.{provisioner}/node"],
                 "allocatable": {"count": ATTACH_LIMIT}}

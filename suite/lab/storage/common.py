@@ -1,4 +1,4 @@
-"""Shared vocabulary of the storage controllers: quantities, names, conditions, lookups.
+"""Shared vocabulary of the storage controllers: quantities, names, finalizers, lookups.
 
 Annotation and finalizer names are the real projects' (kubernetes, external-provisioner,
 external-snapshotter, CDI), because clients and the suite read them.
@@ -6,7 +6,7 @@ external-snapshotter, CDI), because clients and the suite read them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # One quantity parser for the suite and the lab (a leaf module of the suite).
 from suite.quantity import format_quantity as format_quantity
@@ -14,6 +14,9 @@ from suite.quantity import parse_quantity as parse_quantity
 
 from ..clock import now_rfc3339
 from ..drivers import DriverProfile
+
+if TYPE_CHECKING:
+    from ..context import LabContext
 
 Obj = dict[str, Any]
 
@@ -33,34 +36,6 @@ ANN_DEFAULT_VIRT_CLASS = "storageclass.kubevirt.io/is-default-virt-class"
 LUKS_SECRET_NAMESPACE = "openshift-cnv"
 DEFAULT_FS_OVERHEAD = 0.055
 
-def set_condition(conditions: list[Obj], type_: str, status: str, reason: str = "",
-                  message: str = "", *, heartbeat: bool = False) -> list[Obj]:
-    """Upsert one condition; times only move when something in it changes, so writing
-    the same state twice changes nothing (and wakes no watcher)."""
-    now = now_rfc3339()
-    for cond in conditions:
-        if cond.get("type") != type_:
-            continue
-        if (cond.get("status"), cond.get("reason"), cond.get("message")) == \
-                (status, reason, message):
-            return conditions
-        if cond.get("status") != status:
-            cond["lastTransitionTime"] = now
-        cond.update(status=status, reason=reason, message=message)
-        if heartbeat:
-            cond["lastHeartbeatTime"] = now
-        return conditions
-    new = {"type": type_, "status": status, "lastTransitionTime": now, "reason": reason,
-           "message": message}
-    if heartbeat:
-        new["lastHeartbeatTime"] = now
-    conditions.append(new)
-    return conditions
-
-
-def drop_condition(conditions: list[Obj], type_: str) -> list[Obj]:
-    return [c for c in conditions if c.get("type") != type_]
-
 
 def add_finalizer(obj: Obj, name: str) -> None:
     fins = obj["metadata"].setdefault("finalizers", [])
@@ -73,26 +48,9 @@ def remove_finalizer(obj: Obj, name: str) -> None:
                                      if f != name]
 
 
-def owner_ref(obj: Obj, *, controller: bool = True) -> Obj:
-    meta = obj["metadata"]
-    return {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": meta["name"],
-            "uid": meta["uid"], "controller": controller, "blockOwnerDeletion": True}
-
-
 def requested_bytes(pvc: Obj) -> int:
     requests = ((pvc.get("spec") or {}).get("resources") or {}).get("requests") or {}
     return parse_quantity(requests.get("storage", "0"))
-
-
-def attached_pv(va: Obj) -> str:
-    """The PersistentVolume a VolumeAttachment names ('' if none)."""
-    return ((va.get("spec") or {}).get("source") or {}).get("persistentVolumeName") or ""
-
-
-def attachments_of(store: Any, pv_name: str) -> list[Obj]:
-    """The VolumeAttachments of one PersistentVolume."""
-    return store.list("storage.k8s.io/volumeattachments",
-                      predicate=lambda va: attached_pv(va) == pv_name)[0]
 
 
 def volume_mode(pvc_or_pv: Obj) -> str:
@@ -123,7 +81,7 @@ class Drivers:
         return f"{driver.name}-luks-passphrase"
 
 
-def fs_overhead(ctx: Any, storage_class: str | None = None) -> float:
+def fs_overhead(ctx: LabContext, storage_class: str | None = None) -> float:
     """CDI's filesystemOverhead for a class (per-class override, else global)."""
     cdi = ctx.store.try_get("cdi.kubevirt.io/cdis", None, "cdi-kubevirt-hyperconverged")
     overhead = (((cdi or {}).get("spec") or {}).get("config") or {}).get(

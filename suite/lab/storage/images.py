@@ -11,9 +11,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
+if TYPE_CHECKING:
+    from ..context import LabContext
 
 BLOCK = 4096
 PATTERN_BLOCKS = 2048  # 8 MiB: small enough to import in a blink, big enough to matter
@@ -75,7 +78,7 @@ class ImageServer:
             self._runner = None
 
 
-async def start_image_server(ctx: Any) -> None:
+async def start_image_server(ctx: LabContext) -> None:
     folder = Path(ctx.state_dir) / "images"
     catalogue = await build_images(folder)
     server = ImageServer(folder)

@@ -9,20 +9,23 @@ when no VolumeAttachment holds it any more, and then the PV's finalizers are rel
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
+from ..controller import Controller, Key
+from ..objects import attached_pv, attachments_of
 from .common import (
     FIN_PROVISIONER_DELETE,
     FIN_PV_PROTECTION,
     FIN_PVC_PROTECTION,
     Drivers,
     Obj,
-    attached_pv,
-    attachments_of,
     pv_phase,
     remove_finalizer,
 )
-from .workqueue import Key, WorkQueue, feed
+
+if TYPE_CHECKING:
+    from ..context import LabContext
+    from ..store import Store
 
 FINAL_PHASES = ("Succeeded", "Failed")
 
@@ -39,7 +42,7 @@ def claims_of(obj: Obj) -> list[str]:
     return names
 
 
-def in_use(store: Any, namespace: str, claim: str) -> list[str]:
+def in_use(store: Store, namespace: str, claim: str) -> list[str]:
     """Running consumers of a claim, as 'kind/name'."""
     users = []
     for ref, kind in (("pods", "Pod"), ("kubevirt.io/virtualmachineinstances", "VMI")):
@@ -51,22 +54,18 @@ def in_use(store: Any, namespace: str, claim: str) -> list[str]:
 
 
 class Protection:
-    def __init__(self, ctx: Any, drivers: Drivers) -> None:
+    def __init__(self, ctx: LabContext, drivers: Drivers) -> None:
         self.ctx, self.drivers, self.store = ctx, drivers, ctx.store
-        self.claims = WorkQueue(ctx, "pvc-protection", self.reconcile_claim)
-        self.volumes = WorkQueue(ctx, "pv-reclaim", self.reconcile_volume)
+        self.claims = Controller(ctx, "pvc-protection", self.reconcile_claim)
+        self.volumes = Controller(ctx, "pv-reclaim", self.reconcile_volume)
 
     def start(self) -> None:
-        spawn = self.ctx.spawn
-        spawn(feed(self.ctx, "persistentvolumeclaims", self.claims), "pvc-protection-watch")
-        spawn(feed(self.ctx, "pods", self.claims, self._consumer_keys), "pvc-protection-pods")
-        spawn(feed(self.ctx, "kubevirt.io/virtualmachineinstances", self.claims,
-                   self._consumer_keys), "pvc-protection-vmis")
-        spawn(feed(self.ctx, "persistentvolumes", self.volumes), "pv-reclaim-watch")
-        spawn(feed(self.ctx, "persistentvolumeclaims", self.volumes, self._pv_keys),
-              "pv-reclaim-pvcs")
-        spawn(feed(self.ctx, "storage.k8s.io/volumeattachments", self.volumes,
-                   self._attachment_keys), "pv-reclaim-attachments")
+        self.claims.watch("persistentvolumeclaims")
+        self.claims.watch("pods", self._consumer_keys)
+        self.claims.watch("kubevirt.io/virtualmachineinstances", self._consumer_keys)
+        self.volumes.watch("persistentvolumes")
+        self.volumes.watch("persistentvolumeclaims", self._pv_keys)
+        self.volumes.watch("storage.k8s.io/volumeattachments", self._attachment_keys)
 
     @staticmethod
     def _consumer_keys(obj: Obj) -> list[Key]:

@@ -9,8 +9,9 @@ VolumeSnapshot restores. The `provisioning-hangs` fault accepts and never binds.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
+from ..controller import Controller, Key
 from ..dataplane.errors import DataPlaneError
 from ..drivers import DriverProfile
 from ..events import record_event
@@ -33,7 +34,9 @@ from .common import (
     volume_mode,
 )
 from .volumes import create_options, provisioned_size, volume_handle
-from .workqueue import Key, WorkQueue, feed
+
+if TYPE_CHECKING:
+    from ..context import LabContext
 
 COMPONENT = "external-provisioner"
 RETRY_S = 5.0
@@ -50,13 +53,13 @@ class SourceNotReady(Exception):
 
 
 class Provisioner:
-    def __init__(self, ctx: Any, drivers: Drivers) -> None:
+    def __init__(self, ctx: LabContext, drivers: Drivers) -> None:
         self.ctx, self.drivers, self.store = ctx, drivers, ctx.store
-        self.queue = WorkQueue(ctx, "provisioner", self.reconcile)
+        self.queue = Controller(ctx, "provisioner", self.reconcile)
         self._retried: set[str] = set()  # claims whose first CreateVolume already failed
 
     def start(self) -> None:
-        self.ctx.spawn(feed(self.ctx, "persistentvolumeclaims", self.queue), "provisioner-watch")
+        self.queue.watch("persistentvolumeclaims")
 
     async def reconcile(self, key: Key) -> float | None:
         pvc = self.store.try_get("persistentvolumeclaims", key[0], key[1])

@@ -13,24 +13,19 @@ claim's disk.img never grows at all).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .. import conditions as cond
+from ..conditions import PVC_SHAPE
+from ..controller import Controller, Key
 from ..events import record_event
-from .common import (
-    Drivers,
-    Obj,
-    attached_pv,
-    attachments_of,
-    drop_condition,
-    format_quantity,
-    parse_quantity,
-    requested_bytes,
-    set_condition,
-    volume_mode,
-)
+from ..objects import attached_pv, attachments_of
+from .common import Drivers, Obj, format_quantity, parse_quantity, requested_bytes, volume_mode
 from .protection import in_use
 from .volumes import provisioned_size
-from .workqueue import Key, WorkQueue, feed
+
+if TYPE_CHECKING:
+    from ..context import LabContext
 
 VA = "storage.k8s.io/volumeattachments"
 PVC = "persistentvolumeclaims"
@@ -40,15 +35,14 @@ FS_PENDING_MESSAGE = "Waiting for user to (re-)start a pod to finish file system
 
 
 class Resizer:
-    def __init__(self, ctx: Any, drivers: Drivers) -> None:
+    def __init__(self, ctx: LabContext, drivers: Drivers) -> None:
         self.ctx, self.drivers, self.store = ctx, drivers, ctx.store
-        self.queue = WorkQueue(ctx, "resizer", self.reconcile)
+        self.queue = Controller(ctx, "resizer", self.reconcile)
         self._tried: set[tuple[str, int]] = set()  # (claim uid, size) already tried once
 
     def start(self) -> None:
-        self.ctx.spawn(feed(self.ctx, PVC, self.queue), "resizer-watch")
-        self.ctx.spawn(feed(self.ctx, VA, self.queue, self._claim_of_attachment),
-                       "resizer-attachments")
+        self.queue.watch(PVC)
+        self.queue.watch(VA, self._claim_of_attachment)
 
     def _claim_of_attachment(self, va: Obj) -> list[Key]:
         pv = self.store.try_get("persistentvolumes", None, attached_pv(va))
@@ -138,8 +132,8 @@ class Resizer:
             status = obj.setdefault("status", {})
             status["allocatedResources"] = {"storage": format_quantity(wanted)}
             status["allocatedResourceStatuses"] = {"storage": "ControllerResizeInProgress"}
-            status["conditions"] = set_condition(status.get("conditions") or [], "Resizing",
-                                                 "True")
+            status["conditions"] = status.get("conditions") or []
+            cond.put(status["conditions"], "Resizing", "True", **PVC_SHAPE)
 
         return self._mutate(pvc, change)
 
@@ -147,9 +141,10 @@ class Resizer:
         def change(obj: Obj) -> None:
             status = obj["status"]
             status["allocatedResourceStatuses"] = {"storage": "NodeResizePending"}
-            conditions = drop_condition(status.get("conditions") or [], "Resizing")
-            status["conditions"] = set_condition(conditions, "FileSystemResizePending",
-                                                 "True", message=FS_PENDING_MESSAGE)
+            conditions = cond.drop(status.get("conditions") or [], "Resizing")
+            status["conditions"] = conditions
+            cond.put(conditions, "FileSystemResizePending", "True", message=FS_PENDING_MESSAGE,
+                     **PVC_SHAPE)
 
         obj = self._mutate(pvc, change)
         self._event(obj, "FileSystemResizeRequired",
@@ -169,9 +164,10 @@ class Resizer:
             status = obj["status"]
             status["capacity"] = {"storage": format_quantity(size)}
             status.pop("allocatedResourceStatuses", None)
-            conditions = drop_condition(status.get("conditions") or [], "Resizing")
-            status["conditions"] = drop_condition(conditions, "FileSystemResizePending")
-            if not status["conditions"]:
+            conditions = cond.drop(status.get("conditions") or [], "Resizing")
+            status["conditions"] = conditions
+            cond.drop(conditions, "FileSystemResizePending")
+            if not conditions:
                 status.pop("conditions")
 
         obj = self._mutate(pvc, change)

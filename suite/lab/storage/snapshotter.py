@@ -10,14 +10,17 @@ and errors. A driver without a VolumeSnapshotClass never gets a ready snapshot.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..clock import now_rfc3339
+from ..controller import Controller, Key
 from ..drivers import DriverProfile
 from ..errors import ApiError
 from ..events import record_event
 from .common import Drivers, Obj, add_finalizer, format_quantity, parse_quantity, remove_finalizer
-from .workqueue import Key, WorkQueue, feed
+
+if TYPE_CHECKING:
+    from ..context import LabContext
 
 GROUP = "snapshot.storage.k8s.io"
 VS, VSC, VSCLASS = f"{GROUP}/volumesnapshots", f"{GROUP}/volumesnapshotcontents", \
@@ -37,18 +40,17 @@ class SnapshotError(Exception):
 
 
 class Snapshotter:
-    def __init__(self, ctx: Any, drivers: Drivers) -> None:
+    def __init__(self, ctx: LabContext, drivers: Drivers) -> None:
         self.ctx, self.drivers, self.store = ctx, drivers, ctx.store
-        self.snapshots = WorkQueue(ctx, "snapshotter", self.reconcile_snapshot)
-        self.contents = WorkQueue(ctx, "snapshot-contents", self.reconcile_content)
+        self.snapshots = Controller(ctx, "snapshotter", self.reconcile_snapshot)
+        self.contents = Controller(ctx, "snapshot-contents", self.reconcile_content)
         self._cut_at: dict[str, float] = {}  # snapshot uid -> when a slow driver cut it
 
     def start(self) -> None:
-        self.ctx.spawn(feed(self.ctx, VS, self.snapshots), "snapshotter-watch")
-        self.ctx.spawn(feed(self.ctx, VSC, self.contents), "snapshot-contents-watch")
-        self.ctx.spawn(feed(self.ctx, VSC, self.snapshots, _snapshot_of), "snapshotter-contents")
-        self.ctx.spawn(feed(self.ctx, "persistentvolumeclaims", self.snapshots,
-                            self._snapshots_of_claim), "snapshotter-pvcs")
+        self.snapshots.watch(VS)
+        self.contents.watch(VSC)
+        self.snapshots.watch(VSC, _snapshot_of)
+        self.snapshots.watch("persistentvolumeclaims", self._snapshots_of_claim)
 
     def _snapshots_of_claim(self, pvc: Obj) -> list[Key]:
         ns, name = pvc["metadata"].get("namespace"), pvc["metadata"]["name"]

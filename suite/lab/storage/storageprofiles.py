@@ -9,24 +9,27 @@ class.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
+from ..controller import Controller, Key
 from ..errors import ApiError
 from .bootstrap import storage_profile
 from .common import Drivers, Obj
-from .workqueue import Key, WorkQueue, feed
+
+if TYPE_CHECKING:
+    from ..context import LabContext
 
 SC = "storage.k8s.io/storageclasses"
 SP = "cdi.kubevirt.io/storageprofiles"
 
 
 class StorageProfiles:
-    def __init__(self, ctx: Any, drivers: Drivers) -> None:
+    def __init__(self, ctx: LabContext, drivers: Drivers) -> None:
         self.ctx, self.drivers, self.store = ctx, drivers, ctx.store
-        self.queue = WorkQueue(ctx, "storageprofiles", self.reconcile)
+        self.queue = Controller(ctx, "storageprofiles", self.reconcile)
 
     def start(self) -> None:
-        self.ctx.spawn(feed(self.ctx, SC, self.queue), "storageprofiles-watch")
+        self.queue.watch(SC)
 
     async def reconcile(self, key: Key) -> float | None:
         sc = self.store.try_get(SC, None, key[1])

@@ -8,10 +8,13 @@ its provisioner secret, so deleting or changing the Secret matters as it would.
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..drivers import DriverProfile
 from .common import fs_overhead
+
+if TYPE_CHECKING:
+    from ..context import LabContext
 
 MIB = 1024 * 1024
 
@@ -34,7 +37,7 @@ def volume_handle(pvc: dict[str, Any]) -> str:
     return f"vol-{pvc['metadata']['uid'][:18]}"
 
 
-def create_options(ctx: Any, driver: DriverProfile, volume_mode: str) -> dict[str, Any]:
+def create_options(ctx: LabContext, driver: DriverProfile, volume_mode: str) -> dict[str, Any]:
     encrypted = driver.encryption == "luks"
     return {"volume_mode": volume_mode, "encrypt": encrypted,
             "key": _passphrase(ctx, driver) if encrypted else None,
@@ -44,10 +47,10 @@ def create_options(ctx: Any, driver: DriverProfile, volume_mode: str) -> dict[st
             "fs_overhead": fs_overhead(ctx, driver.name)}
 
 
-def _passphrase(ctx: Any, driver: DriverProfile) -> bytes:
+def _passphrase(ctx: LabContext, driver: DriverProfile) -> bytes:
     sc = ctx.store.get("storage.k8s.io/storageclasses", None, driver.name)
     params = sc.get("parameters") or {}
-    name = params.get("csi.storage.k8s.io/provisioner-secret-name")
+    name = str(params.get("csi.storage.k8s.io/provisioner-secret-name") or "")
     namespace = params.get("csi.storage.k8s.io/provisioner-secret-namespace")
     secret = ctx.store.get("secrets", namespace, name)
     return base64.b64decode(secret["data"]["encryptionPassphrase"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..common import (
     ANN_DEFAULT_CLASS,
@@ -17,6 +17,9 @@ from ..common import (
     fs_overhead,
     parse_quantity,
 )
+
+if TYPE_CHECKING:
+    from ...context import LabContext
 
 MIB = 1024 * 1024
 
@@ -31,7 +34,7 @@ def required_space(overhead: float, size: int) -> int:
     return math.ceil(aligned / (1 - overhead))
 
 
-def claim_spec(ctx: Any, dv: Obj, source_size: int | None = None) -> Obj:
+def claim_spec(ctx: LabContext, dv: Obj, source_size: int | None = None) -> Obj:
     spec = dv.get("spec") or {}
     if spec.get("pvc") is not None and spec.get("storage") is not None:
         raise ClaimNotValid("Duplicate storage definition, both target storage and target pvc "
@@ -47,7 +50,7 @@ def claim_spec(ctx: Any, dv: Obj, source_size: int | None = None) -> Obj:
     return _from_storage(ctx, copy.deepcopy(spec["storage"]), source_size)
 
 
-def _from_storage(ctx: Any, storage: Obj, source_size: int | None) -> Obj:
+def _from_storage(ctx: LabContext, storage: Obj, source_size: int | None) -> Obj:
     sc_name = storage.get("storageClassName") or _default_class(ctx)
     if sc_name:
         storage["storageClassName"] = sc_name
@@ -66,7 +69,7 @@ def _from_storage(ctx: Any, storage: Obj, source_size: int | None) -> Obj:
     return storage
 
 
-def _default_class(ctx: Any) -> str | None:
+def _default_class(ctx: LabContext) -> str | None:
     classes = ctx.store.list("storage.k8s.io/storageclasses")[0]
     for annotation in (ANN_DEFAULT_VIRT_CLASS, ANN_DEFAULT_CLASS):
         for sc in classes:
@@ -75,7 +78,7 @@ def _default_class(ctx: Any) -> str | None:
     return None
 
 
-def _apply_profile(ctx: Any, storage: Obj, sc_name: str | None) -> None:
+def _apply_profile(ctx: LabContext, storage: Obj, sc_name: str | None) -> None:
     mode, access = storage.get("volumeMode"), storage.get("accessModes")
     if mode == "FromStorageProfile":
         mode = storage["volumeMode"] = None

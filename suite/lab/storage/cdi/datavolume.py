@@ -9,22 +9,19 @@ VolumeSnapshot restored into the claim.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
+from ...controller import Controller, Key
+from ...objects import owner_ref
 from ..admission import default_class
-from ..common import (
-    ANN_SELECTED_NODE,
-    Drivers,
-    Obj,
-    owner_ref,
-    parse_quantity,
-    requested_bytes,
-)
-from ..workqueue import Key, WorkQueue, feed
+from ..common import ANN_SELECTED_NODE, Drivers, Obj, parse_quantity, requested_bytes
 from . import annotations as A
 from .claims import ClaimNotValid, claim_spec
 from .status import DV, event, write_status
 from .strategy import SourceMissing, plan_pvc_clone, snapshot_class_for
+
+if TYPE_CHECKING:
+    from ...context import LabContext
 
 VS = "snapshot.storage.k8s.io/volumesnapshots"
 
@@ -37,15 +34,14 @@ SUCCEEDED = ("False", "Completed", "")
 
 
 class DataVolumes:
-    def __init__(self, ctx: Any, drivers: Drivers) -> None:
+    def __init__(self, ctx: LabContext, drivers: Drivers) -> None:
         self.ctx, self.drivers, self.store = ctx, drivers, ctx.store
-        self.queue = WorkQueue(ctx, "datavolumes", self.reconcile)
+        self.queue = Controller(ctx, "datavolumes", self.reconcile)
 
     def start(self) -> None:
-        spawn = self.ctx.spawn
-        spawn(feed(self.ctx, DV, self.queue), "datavolumes-watch")
-        spawn(feed(self.ctx, PVC, self.queue, _owner_keys), "datavolumes-pvcs")
-        spawn(feed(self.ctx, VS, self.queue, _snapshot_owner_keys), "datavolumes-snapshots")
+        self.queue.watch(DV)
+        self.queue.watch(PVC, _owner_keys)
+        self.queue.watch(VS, _snapshot_owner_keys)
 
     async def reconcile(self, key: Key) -> float | None:
         dv = self.store.try_get(DV, key[0], key[1])

@@ -8,19 +8,22 @@ worker pods leave on the claim (`storage.pod.phase`, `storage.condition.running*
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...dataplane.errors import DataPlaneError
 from ..common import Drivers, Obj
 from . import annotations as A
 from .status import DV, event, write_status
 
+if TYPE_CHECKING:
+    from ...context import LabContext
+
 PVC = "persistentvolumeclaims"
 RUNNING = ("True", "Pod is running", "")
 
 
 class Populator:
-    def __init__(self, ctx: Any, drivers: Drivers, dv: Obj, pvc: Obj) -> None:
+    def __init__(self, ctx: LabContext, drivers: Drivers, dv: Obj, pvc: Obj) -> None:
         self.ctx, self.drivers, self.dv, self.pvc = ctx, drivers, dv, pvc
         self.name = pvc["metadata"]["name"]
         self.ns = pvc["metadata"]["namespace"]

@@ -4,10 +4,15 @@ Ready / Running conditions with CDI's reasons (datavolume/conditions.go), plus e
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
+from ... import conditions as cond
+from ...conditions import CDI_SHAPE
 from ...events import record_event
-from ..common import Obj, set_condition
+from ..common import Obj
+
+if TYPE_CHECKING:
+    from ...context import LabContext
 
 DV = "cdi.kubevirt.io/datavolumes"
 COMPONENT = "datavolume-controller"
@@ -24,7 +29,7 @@ def bound_condition(pvc: Obj | None) -> tuple[str, str, str]:
     return "False", "Pending", f"PVC {name} Pending"
 
 
-def write_status(ctx: Any, dv: Obj, pvc: Obj | None, phase: str, *,
+def write_status(ctx: LabContext, dv: Obj, pvc: Obj | None, phase: str, *,
                  progress: str | None = None,
                  running: tuple[str, str, str] = ("False", "", "")) -> Obj:
     """Set phase and conditions; an event for each phase the DV enters."""
@@ -40,12 +45,12 @@ def write_status(ctx: Any, dv: Obj, pvc: Obj | None, phase: str, *,
             status["progress"] = progress
         status.setdefault("progress", "N/A")
         status.setdefault("restartCount", 0)
-        conditions = status.get("conditions") or []
-        conditions = set_condition(conditions, "Bound", *bound_condition(pvc), heartbeat=True)
+        conditions = status["conditions"] = status.get("conditions") or []
         ready = "True" if phase == "Succeeded" else "False"
         ready_reason = "TransferRunning" if running[0] == "True" else ""
-        conditions = set_condition(conditions, "Ready", ready, ready_reason, heartbeat=True)
-        status["conditions"] = set_condition(conditions, "Running", *running, heartbeat=True)
+        for type_, args in (("Bound", bound_condition(pvc)), ("Ready", (ready, ready_reason)),
+                            ("Running", running)):
+            cond.put(conditions, type_, *args, **CDI_SHAPE)
 
     meta = dv["metadata"]
     updated = ctx.store.mutate(DV, meta["namespace"], meta["name"], change)
@@ -54,7 +59,7 @@ def write_status(ctx: Any, dv: Obj, pvc: Obj | None, phase: str, *,
     return updated
 
 
-def _copy_claim_annotations(ctx: Any, dv: Obj, pvc: Obj | None) -> Obj:
+def _copy_claim_annotations(ctx: LabContext, dv: Obj, pvc: Obj | None) -> Obj:
     """CDI mirrors the clone annotations of the target claim onto the DataVolume."""
     from .annotations import ANN_CLONE_FALLBACK, ANN_CLONE_TYPE
 
@@ -68,5 +73,5 @@ def _copy_claim_annotations(ctx: Any, dv: Obj, pvc: Obj | None) -> Obj:
                             lambda o: o["metadata"].setdefault("annotations", {}).update(wanted))
 
 
-def event(ctx: Any, obj: Obj, reason: str, message: str, type_: str = "Normal") -> None:
+def event(ctx: LabContext, obj: Obj, reason: str, message: str, type_: str = "Normal") -> None:
     record_event(ctx.store, obj, reason, message, type_=type_, component=COMPONENT)

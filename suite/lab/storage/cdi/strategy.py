@@ -6,10 +6,13 @@ the fallbacks to host-assisted copy, with the reasons and messages CDI records
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..bootstrap import CDI_NAME
 from ..common import Obj, parse_quantity, requested_bytes, volume_mode
+
+if TYPE_CHECKING:
+    from ...context import LabContext
 
 FALLBACKS = {
     "NoVolumeSnapshotClass": "No compatible volumesnapshotclass found",
@@ -35,7 +38,7 @@ class SourceMissing(Exception):
     """CloneWithoutSource: the source claim is not there (yet)."""
 
 
-def wanted_strategy(ctx: Any, sc_name: str | None) -> str:
+def wanted_strategy(ctx: LabContext, sc_name: str | None) -> str:
     cdi = ctx.store.try_get("cdi.kubevirt.io/cdis", None, CDI_NAME) or {}
     override = (cdi.get("spec") or {}).get("cloneStrategyOverride")
     if override:
@@ -44,7 +47,7 @@ def wanted_strategy(ctx: Any, sc_name: str | None) -> str:
     return str((profile.get("status") or {}).get("cloneStrategy") or "snapshot")
 
 
-def plan_pvc_clone(ctx: Any, dv: Obj, target: Obj) -> ClonePlan:
+def plan_pvc_clone(ctx: LabContext, dv: Obj, target: Obj) -> ClonePlan:
     source = dv["spec"]["source"]["pvc"]
     namespace = source.get("namespace") or dv["metadata"]["namespace"]
     src = ctx.store.try_get("persistentvolumeclaims", namespace, source.get("name", ""))
@@ -57,7 +60,7 @@ def plan_pvc_clone(ctx: Any, dv: Obj, target: Obj) -> ClonePlan:
     return ClonePlan("copy" if event else strategy, namespace, src["metadata"]["name"], event)
 
 
-def _fallback(ctx: Any, strategy: str, src: Obj, target: Obj) -> str | None:
+def _fallback(ctx: LabContext, strategy: str, src: Obj, target: Obj) -> str | None:
     src_sc = _class(ctx, (src.get("spec") or {}).get("storageClassName"))
     dst_sc = _class(ctx, target.get("storageClassName"))
     if not src_sc or not dst_sc or src_sc.get("provisioner") != dst_sc.get("provisioner"):
@@ -72,11 +75,11 @@ def _fallback(ctx: Any, strategy: str, src: Obj, target: Obj) -> str | None:
     return None
 
 
-def _class(ctx: Any, name: str | None) -> Obj | None:
+def _class(ctx: LabContext, name: str | None) -> Obj | None:
     return ctx.store.try_get("storage.k8s.io/storageclasses", None, name or "")
 
 
-def snapshot_class_for(ctx: Any, driver: str) -> str | None:
+def snapshot_class_for(ctx: LabContext, driver: str) -> str | None:
     classes = ctx.store.list("snapshot.storage.k8s.io/volumesnapshotclasses")[0]
     for vsclass in classes:
         if vsclass.get("driver") == driver:
