@@ -32,7 +32,7 @@ except GuestImageMissing as exc:
 
 pytestmark = pytest.mark.skipif(bool(MISSING), reason=MISSING)
 QEMU = {"guests": "qemu"}
-ONE_CLASS = [d for d in VARIETY if d["name"] == "e2e-block"]
+ONE_CLASS = [d for d in VARIETY if d["name"] == "e2e-rbd"]
 # A TCG boot to `login:` took 28-95 s on the shared 2-core machine (docs/qemu-guests.md),
 # beyond the e2e profile's 60 s made for process guests: the suite is told, as a user
 # with slow VMs would tell it, to wait longer for the login and for each command.
