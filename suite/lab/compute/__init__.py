@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import cluster
-from .agent import AgentHandlers
+from .agent import AgentHandlers, FsFreezer
 from .console import ConsoleHandler
 from .controller import Controller, Key
 from .export import EXPORT, ExportController
@@ -75,9 +75,9 @@ def _start_vms(ctx: Any) -> Controller:
     return vms
 
 
-def _start_snapshots(ctx: Any) -> None:
+def _start_snapshots(ctx: Any, compute: Compute) -> None:
     snapshots = Controller(ctx, "vmsnapshot-controller",
-                           VmSnapshotController(ctx.store).reconcile)
+                           VmSnapshotController(ctx.store, FsFreezer(compute)).reconcile)
     snapshots.watch(SNAP)
     snapshots.watch("snapshot.storage.k8s.io/volumesnapshots", _same_namespace(ctx.store, SNAP))
     snapshots.start()
@@ -176,7 +176,7 @@ async def start(ctx: Any) -> None:
     vmis = _start_vmis(ctx, compute)
     _start_vms(ctx)
     _start_migrations(ctx, compute, vmis)
-    _start_snapshots(ctx)
+    _start_snapshots(ctx, compute)
     _start_hotplug(ctx, compute)
     await _start_export(ctx)
     _start_vm_state(ctx, compute)

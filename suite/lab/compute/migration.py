@@ -25,6 +25,8 @@ from ..clock import now_rfc3339_micro
 from ..events import record_event
 from .boot import link_disks
 from .launcher import completed_status, launcher_pod, pods_of, running_status
+from .qemu.guest import QemuGuest
+from .qemu.migrate import ABORTED, LabWatch, migrate_qemu_guest, monitor_for
 from .runtime import Compute
 from .unschedulable import fit_error, unschedulable_status
 from .vmi import VmiController
@@ -37,7 +39,9 @@ FINAL = ("Succeeded", "Failed")
 FAULT_REASON = ("Live migration failed error encountered during MigrateToURI3 libvirt api "
                 "call: virError(Code=1, Domain=10, Message='internal error: unable to execute "
                 "QEMU command 'migrate': Unable to write to socket: Broken pipe')")
-ABORTED = "Live migration has been aborted"
+MIGRATION_CONFIGURATION = {"allowAutoConverge": False, "allowPostCopy": False,
+                           "bandwidthPerMigration": "0Mi", "completionTimeoutPerGiB": 150,
+                           "progressTimeout": 150}
 COPY_SECONDS = 0.3  # the memory copy; the lab guest has little to copy
 ANN_UNSCHEDULABLE_TIMEOUT = "kubevirt.io/migrationUnschedulablePodTimeoutSeconds"
 UNSCHEDULABLE_TIMEOUT_S = 300
@@ -98,7 +102,7 @@ class MigrationController:
         except MigrationFailed as exc:
             await self._abandon(vmim, vmi, target_pod, str(exc))
         except asyncio.CancelledError:
-            await self._abandon(vmim, vmi, target_pod, ABORTED)
+            await self._abandon(vmim, vmi, target_pod, ABORTED, requested=True)
             raise
 
     async def _prepare_target(self, vmim: dict[str, Any], vmi: dict[str, Any]) -> dict[str, Any]:
@@ -176,34 +180,59 @@ class MigrationController:
                            and p["metadata"]["uid"] != target_pod["metadata"]["uid"]), None)
         state = {"migrationUid": vmim["metadata"]["uid"], "sourceNode": vmi["status"]["nodeName"],
                  "targetNode": target, "targetPod": target_pod["metadata"]["name"],
-                 "sourcePod": (source_pod or {}).get("metadata", {}).get("name", ""),
-                 "targetNodeAddress": self.compute.node_ip(target),
-                 "targetDirectMigrationNodePorts": {"38421": 0, "44537": 49152}}
-        # completed / failed are omitempty bools in KubeVirt: absent until true
-        self._vmi_state(vmi, state)
-        self._phase(vmim, "PreparingTarget")
-        state.update(targetNodeDomainDetected=True,
-                     targetNodeDomainReadyTimestamp=now_rfc3339_micro())
-        self._vmi_state(vmi, state)
-        self._phase(vmim, "TargetReady")
-        state.update(startTimestamp=now_rfc3339_micro(), mode="PreCopy",
-                     migrationConfiguration={"allowAutoConverge": False,
-                                             "allowPostCopy": False,
-                                             "bandwidthPerMigration": "0Mi",
-                                             "completionTimeoutPerGiB": 150,
-                                             "progressTimeout": 150})
-        self._vmi_state(vmi, state)
-        self._phase(vmim, "Running")
+                 "sourcePod": (source_pod or {}).get("metadata", {}).get("name", "")}
         fails = any(self.compute.has_fault(p, "migration-fails") for p in self._pvcs(vmi))
         guest = self.compute.guests.get(vmi["metadata"]["uid"])
-        if hasattr(guest, "migrate"):  # a QEMU guest: a real live migration (compute/qemu)
-            from .qemu.migrate import migrate_qemu_guest
-            await migrate_qemu_guest(self.compute, vmi, guest, target, fails, MigrationFailed)
+        if isinstance(guest, QemuGuest):  # a real live migration (compute/qemu/migrate.py)
+            await self._transfer_qemu(vmim, vmi, guest, state, fails)
         else:
+            # completed / failed are omitempty bools in KubeVirt: absent until true
+            self._target_address(state, target)
+            self._vmi_state(vmi, state)
+            self._phase(vmim, "PreparingTarget")
+            state.update(targetNodeDomainDetected=True,
+                         targetNodeDomainReadyTimestamp=now_rfc3339_micro())
+            self._vmi_state(vmi, state)
+            self._phase(vmim, "TargetReady")
+            self._started(vmim, vmi, state)
             await asyncio.sleep(COPY_SECONDS)
             if fails:
                 raise MigrationFailed(FAULT_REASON)
         await self._switch(vmim, vmi, state, source_pod, target_pod)
+
+    async def _transfer_qemu(self, vmim: dict[str, Any], vmi: dict[str, Any],
+                             guest: QemuGuest, state: dict[str, Any], fails: bool) -> None:
+        """The VMI's migrationState follows QEMU's job: the target's address once its
+        QEMU waits (TargetReady), startTimestamp and mode when the copy starts (Running),
+        the target's domain ready once QEMU completed."""
+        self._vmi_state(vmi, state)
+        self._phase(vmim, "PreparingTarget")
+
+        async def target_ready() -> None:
+            self._target_address(state, state["targetNode"])
+            self._vmi_state(vmi, state)
+            self._phase(vmim, "TargetReady")
+
+        async def started() -> None:
+            state["targetNodeDomainDetected"] = True  # the incoming domain exists
+            self._started(vmim, vmi, state)
+
+        watch = LabWatch(target_ready, started, monitor_for(vmi, MIGRATION_CONFIGURATION))
+        await migrate_qemu_guest(self.compute, vmi, guest, state["targetNode"], fails, watch,
+                                 MigrationFailed)
+        state["targetNodeDomainReadyTimestamp"] = now_rfc3339_micro()
+        self._vmi_state(vmi, state)
+
+    def _target_address(self, state: dict[str, Any], target: str) -> None:
+        state.update(targetNodeAddress=self.compute.node_ip(target),
+                     targetDirectMigrationNodePorts={"38421": 0, "44537": 49152})
+
+    def _started(self, vmim: dict[str, Any], vmi: dict[str, Any], state: dict[str, Any]) -> None:
+        """virt-launcher started the job: the migration is Running."""
+        state.update(startTimestamp=now_rfc3339_micro(), mode="PreCopy",
+                     migrationConfiguration=dict(MIGRATION_CONFIGURATION))
+        self._vmi_state(vmi, state)
+        self._phase(vmim, "Running")
 
     async def _switch(self, vmim: dict[str, Any], vmi: dict[str, Any], state: dict[str, Any],
                       source_pod: dict[str, Any] | None, target_pod: dict[str, Any]) -> None:
@@ -232,8 +261,11 @@ class MigrationController:
         self._finish(vmim, state, None)
 
     async def _abandon(self, vmim: dict[str, Any], vmi: dict[str, Any] | None,
-                       target_pod: dict[str, Any] | None, reason: str) -> None:
-        """Fail the migration: the VMI stays where it was, the target side goes away."""
+                       target_pod: dict[str, Any] | None, reason: str,
+                       requested: bool = False) -> None:
+        """Fail the migration: the VMI stays where it was, the target side goes away.
+        An abort (the user's, or virt-launcher's monitor cancelling a stuck job) ends
+        with abortStatus Succeeded; only the user's sets abortRequested."""
         state = None
         current = self.store.try_get(VMI, vmim["metadata"]["namespace"],
                                      vmim["spec"]["vmiName"]) if vmi else None
@@ -243,7 +275,9 @@ class MigrationController:
                 state.update(completed=True, failed=True, endTimestamp=now_rfc3339_micro(),
                              failureReason=reason)
                 if reason == ABORTED:
-                    state.update(abortRequested=True, abortStatus="Succeeded")
+                    state.update(abortStatus="Succeeded")
+                if requested:
+                    state["abortRequested"] = True
                 self._vmi_state(current, state)
         if target_pod is not None:
             self.store.mutate("pods", target_pod["metadata"]["namespace"],
