@@ -96,6 +96,7 @@ class QemuGuest(ConsolePort):
         self._sizes_task: asyncio.Task[None] | None = None
         self._sizes: dict[str, int] = {}
         self._migrations = 0
+        self.incoming: IncomingTarget | None = None  # the target of a migration in flight
         self._socket_dirs: list[Path] = []
         self.sockets = workdir
         self._init_console()
@@ -212,7 +213,7 @@ class QemuGuest(ConsolePort):
         query-migrate while the copy runs (virt-launcher's migration monitor) and may
         ask for `migrate_cancel`. Returns QEMU's last query-migrate."""
         assert self.qmp is not None
-        target = await self._start_target(paths)
+        target = self.incoming = await self._start_target(paths)
         try:
             if watch is not None:
                 await watch.target_ready()
@@ -226,6 +227,8 @@ class QemuGuest(ConsolePort):
         except BaseException:
             await target.drop()
             raise
+        finally:
+            self.incoming = None
         if info["status"] != "completed":
             await target.drop()
             raise QemuMigrationFailed(info.get("error-desc") or info["status"],
