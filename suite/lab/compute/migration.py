@@ -4,8 +4,10 @@ suite.lab.admission.kubevirt_migration).
 Phases as KubeVirt's migration controller drives them: Pending -> Scheduling (target
 virt-launcher pod created) -> Scheduled (its volumes attached on the target node, pod
 running) -> PreparingTarget -> TargetReady -> Running (migrationState.startTimestamp)
--> Succeeded, with `phaseTransitionTimestamps` and the VMI's `migrationState`. The guest
-process survives: only its disk links move to the target node's devices; the source
+-> Succeeded, with `phaseTransitionTimestamps` and the VMI's `migrationState`. A process
+guest survives: only its disk links move to the target node's devices. A QEMU guest
+migrates for real and its migrationState follows QEMU's job step by step, with
+virt-launcher's monitor aborting a stuck copy (compute/qemu/migrate.py). The source
 pod ends Completed and the source attachments go. A class with the `migration-fails`
 fault ends Failed with the VMI still on its source. When no other worker fits (one
 schedulable node), the target pod stays Pending Unschedulable with the scheduler's

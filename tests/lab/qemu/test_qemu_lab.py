@@ -8,6 +8,7 @@ QEMU's job in the VMI's migrationState while it runs, before Succeeded."""
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
@@ -79,9 +80,11 @@ def _agentless(client: Any, kv: Any, ns: str, name: str) -> None:
         with pytest.raises(kubernetes.client.ApiException) as refused:
             client.call_api(f"{base}/{sub}", "GET", auth_settings=["BearerToken"],
                             response_type="object", _return_http_data_only=True)
-        assert refused.value.status == 409
-        assert ('Operation cannot be fulfilled on virtualmachineinstance.kubevirt.io '
-                f'"{name}": VMI does not have guest agent connected') in refused.value.body
+        body = json.loads(refused.value.body)
+        assert (refused.value.status, body["reason"]) == (409, "Conflict")
+        assert body["message"] == ('Operation cannot be fulfilled on virtualmachineinstance.'
+                                   f'kubevirt.io "{name}": VMI does not have guest agent '
+                                   'connected')
     watcher, versions = _follow(kv, ns, "virtualmachineinstances", name)
     kv.create_namespaced_custom_object(*SNAP, ns, "virtualmachinesnapshots", {
         "apiVersion": "snapshot.kubevirt.io/v1beta1", "kind": "VirtualMachineSnapshot",
