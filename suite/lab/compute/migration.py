@@ -28,7 +28,7 @@ from ..events import record_event
 from .boot import link_disks
 from .launcher import completed_status, launcher_pod, pods_of, running_status
 from .qemu.guest import QemuGuest
-from .qemu.migrate import ABORTED, LabWatch, migrate_qemu_guest, monitor_for
+from .qemu.migrate import ABORTED, LabWatch, failure_reason, migrate_qemu_guest, monitor_for
 from .runtime import Compute
 from .unschedulable import fit_error, unschedulable_status
 from .vmi import VmiController
@@ -38,9 +38,7 @@ VMI = "kubevirt.io/virtualmachineinstances"
 VMIM = "kubevirt.io/virtualmachineinstancemigrations"
 LABEL_VMI = "kubevirt.io/vmi-name"
 FINAL = ("Succeeded", "Failed")
-FAULT_REASON = ("Live migration failed error encountered during MigrateToURI3 libvirt api "
-                "call: virError(Code=1, Domain=10, Message='internal error: unable to execute "
-                "QEMU command 'migrate': Unable to write to socket: Broken pipe')")
+FAULT_REASON = failure_reason("Unable to write to socket: Broken pipe")  # the target died
 MIGRATION_CONFIGURATION = {"allowAutoConverge": False, "allowPostCopy": False,
                            "bandwidthPerMigration": "0Mi", "completionTimeoutPerGiB": 150,
                            "progressTimeout": 150}
@@ -184,46 +182,33 @@ class MigrationController:
                  "targetNode": target, "targetPod": target_pod["metadata"]["name"],
                  "sourcePod": (source_pod or {}).get("metadata", {}).get("name", "")}
         fails = any(self.compute.has_fault(p, "migration-fails") for p in self._pvcs(vmi))
-        guest = self.compute.guests.get(vmi["metadata"]["uid"])
-        if isinstance(guest, QemuGuest):  # a real live migration (compute/qemu/migrate.py)
-            await self._transfer_qemu(vmim, vmi, guest, state, fails)
-        else:
-            # completed / failed are omitempty bools in KubeVirt: absent until true
-            self._target_address(state, target)
-            self._vmi_state(vmi, state)
-            self._phase(vmim, "PreparingTarget")
-            state.update(targetNodeDomainDetected=True,
-                         targetNodeDomainReadyTimestamp=now_rfc3339_micro())
-            self._vmi_state(vmi, state)
-            self._phase(vmim, "TargetReady")
-            self._started(vmim, vmi, state)
-            await asyncio.sleep(COPY_SECONDS)
-            if fails:
-                raise MigrationFailed(FAULT_REASON)
-        await self._switch(vmim, vmi, state, source_pod, target_pod)
-
-    async def _transfer_qemu(self, vmim: dict[str, Any], vmi: dict[str, Any],
-                             guest: QemuGuest, state: dict[str, Any], fails: bool) -> None:
-        """The VMI's migrationState follows QEMU's job: the target's address once its
-        QEMU waits (TargetReady), startTimestamp and mode when the copy starts (Running),
-        the target's domain ready once QEMU completed."""
+        # completed / failed are omitempty bools in KubeVirt: absent until true
         self._vmi_state(vmi, state)
         self._phase(vmim, "PreparingTarget")
 
-        async def target_ready() -> None:
-            self._target_address(state, state["targetNode"])
+        async def target_ready() -> None:  # the target's QEMU waits for the copy
+            self._target_address(state, target)
             self._vmi_state(vmi, state)
             self._phase(vmim, "TargetReady")
 
-        async def started() -> None:
-            state["targetNodeDomainDetected"] = True  # the incoming domain exists
+        async def started() -> None:  # the copy runs; the incoming domain exists
+            state["targetNodeDomainDetected"] = True
             self._started(vmim, vmi, state)
 
-        watch = LabWatch(target_ready, started, monitor_for(vmi, MIGRATION_CONFIGURATION))
-        await migrate_qemu_guest(self.compute, vmi, guest, state["targetNode"], fails, watch,
-                                 MigrationFailed)
-        state["targetNodeDomainReadyTimestamp"] = now_rfc3339_micro()
+        guest = self.compute.guests.get(vmi["metadata"]["uid"])
+        if isinstance(guest, QemuGuest):  # a real live migration (compute/qemu/migrate.py)
+            watch = LabWatch(target_ready, started, monitor_for(vmi, MIGRATION_CONFIGURATION))
+            await migrate_qemu_guest(self.compute, vmi, guest, target, fails, watch,
+                                     MigrationFailed)
+        else:  # a process guest: its memory stays; only the disks move (in _switch)
+            await target_ready()
+            await started()
+            await asyncio.sleep(COPY_SECONDS)
+            if fails:
+                raise MigrationFailed(FAULT_REASON)
+        state["targetNodeDomainReadyTimestamp"] = now_rfc3339_micro()  # runs on the target
         self._vmi_state(vmi, state)
+        await self._switch(vmim, vmi, state, source_pod, target_pod)
 
     def _target_address(self, state: dict[str, Any], target: str) -> None:
         state.update(targetNodeAddress=self.compute.node_ip(target),
