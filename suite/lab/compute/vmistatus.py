@@ -25,7 +25,8 @@ def running_conditions(vmi: dict[str, Any], pvcs: dict[str, dict[str, Any]],
                        node_index: int, agent: bool = True) -> None:
     """Fill what a Running VMI reports; called at boot and whenever claims change.
     Without a guest agent (`agent` False) virt-handler reports no AgentConnected
-    condition and no guestOSInfo (it comes from the agent)."""
+    condition, no guestOSInfo and no guest interface names (they come from the agent;
+    kubevirt pkg/network/setup/netstat.go)."""
     spec, status = vmi["spec"], vmi.setdefault("status", {})
     disks = disks_of(spec)
     conditions = status.setdefault("conditions", [])
@@ -42,6 +43,10 @@ def running_conditions(vmi: dict[str, Any], pvcs: dict[str, dict[str, Any]],
                                           volume_status(disks, pvcs, spec))
     uid = vmi["metadata"]["uid"]
     status["interfaces"] = interfaces(spec, uid, pod_ip(uid, node_index))
+    if not agent:  # the domain and the pod alone: no guest-side interface name
+        for entry in status["interfaces"]:
+            entry.pop("interfaceName", None)
+            entry["infoSource"] = "domain"
     status["guestOSInfo"] = guest_os_info() if agent else {}
     status["migrationMethod"] = migration_method(spec)
     status["migrationTransport"] = "Unix"

@@ -139,6 +139,28 @@ async def _scenario(tmp: Path) -> None:
         assert "active" in stuck.steps
         assert guest.process is not None and guest.process.pid == source_pid
         assert await session.run("echo still-on-source") == (0, "still-on-source")
+        # the migration object deleted mid-copy: the controller's task is cancelled and
+        # the source's job is cancelled with it (not left to fail on a dead target)
+        held = Watch(guest, ConvergenceMonitor(progress_timeout_s=0, completion_timeout_s=0),
+                     hang=True)
+        task = asyncio.get_running_loop().create_task(
+            guest.migrate({"data-serial-1": disk}, watch=held))
+        for _ in range(600):
+            if "started" in held.steps:
+                break
+            await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert guest.incoming is None and guest.process.pid == source_pid
+        assert guest.qmp is not None
+        for _ in range(100):
+            status = (await guest.qmp.execute("query-migrate"))["status"]
+            if status != "cancelling":
+                break
+            await asyncio.sleep(0.05)
+        assert status == "cancelled"
+        assert await session.run("echo after-abort") == (0, "after-abort")
         watched = Watch(guest, ConvergenceMonitor(progress_timeout_s=150,
                                                   completion_timeout_s=150), hang=False)
         info = await guest.migrate({"data-serial-1": disk}, watch=watched)

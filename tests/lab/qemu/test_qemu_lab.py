@@ -75,6 +75,8 @@ def _agentless(client: Any, kv: Any, ns: str, name: str) -> None:
     status = get_vmi(kv, ns, name)["status"]
     assert "AgentConnected" not in {c["type"] for c in status["conditions"]}
     assert status["guestOSInfo"] == {}
+    assert [(i["infoSource"], "interfaceName" in i) for i in status["interfaces"]] == [
+        ("domain", False)]
     base = f"/apis/subresources.kubevirt.io/v1/namespaces/{ns}/virtualmachineinstances/{name}"
     for sub in ("guestosinfo", "userlist", "filesystemlist"):
         with pytest.raises(kubernetes.client.ApiException) as refused:

@@ -224,7 +224,9 @@ class QemuGuest(ConsolePort):
                 await asyncio.sleep(0.2)
                 await end_session(target.process)
             info = await self._follow(watch)
-        except BaseException:
+        except BaseException:  # e.g. the migration object deleted: abort the job
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.qmp.execute("migrate_cancel"))
             await target.drop()
             raise
         finally:
