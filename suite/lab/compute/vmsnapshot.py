@@ -43,11 +43,12 @@ SOURCE_MESSAGES = {
 
 
 def source_indications(vmi: dict[str, Any] | None) -> list[str]:
-    """updateSnapshotSourceIndications: none offline; Online, then Paused, GuestAgent
-    or NoGuestAgent, sorted as KubeVirt lists its set."""
-    if vmi is None or vmi.get("status", {}).get("phase") != "Running":
+    """updateSnapshotSourceIndications: none offline (no VMI: source.go's `online` is
+    the VMI's existence); Online, then Paused, GuestAgent or NoGuestAgent, sorted as
+    KubeVirt lists its set."""
+    if vmi is None:
         return []
-    conditions = vmi["status"].get("conditions")
+    conditions = vmi.get("status", {}).get("conditions")
     if cond.is_true(conditions, "Paused"):
         extra = "Paused"
     elif cond.get(conditions, "AgentConnected") is not None:

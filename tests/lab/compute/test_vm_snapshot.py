@@ -185,10 +185,12 @@ def test_freeze_stops_the_guest_until_thaw_and_thaws_itself(tmp_path: Path) -> N
     ([], "Running", ["NoGuestAgent", "Online"]),
     ([{"type": "Paused", "status": "True"}, {"type": "AgentConnected", "status": "True"}],
      "Running", ["Online", "Paused"]),
-    ([{"type": "AgentConnected", "status": "True"}], "Succeeded", []),
+    ([], "Scheduling", ["NoGuestAgent", "Online"]),  # a VMI exists: online
+    (None, "", []),  # no VMI: offline
 ])
-def test_source_indications_follow_kubevirt(conditions: list[Any], phase: str,
+def test_source_indications_follow_kubevirt(conditions: list[Any] | None, phase: str,
                                             expected: list[str]) -> None:
     from suite.lab.compute.vmsnapshot import source_indications
-    vmi = {"status": {"phase": phase, "conditions": conditions}}
+    vmi = None if conditions is None else {"status": {"phase": phase,
+                                                      "conditions": conditions}}
     assert source_indications(vmi) == expected
