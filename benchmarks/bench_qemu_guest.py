@@ -4,8 +4,8 @@ qemu-storage-daemon node, as `export` in Block mode) as a raw virtio-blk drive w
 serial. Figures: boot to `login:` (p50/p90), fio 4k QD1 randread latency and 1M
 sequential write bandwidth in the guest against fio on the host on the same export,
 online resize (the daemon grows the node, then QMP block_resize on the VM's drive) until
-the guest's kernel shows the new size, live migration to a QEMU with `-incoming`, and
-the QEMU process's RSS.
+the guest's kernel shows the new size, live migration to a QEMU with `-incoming` (idle,
+then with the guest dirtying its memory), and the QEMU process's RSS.
 
 Needs the guest image (scripts/build_guest_initramfs.sh). Figures swing by tens of per
 cent on a shared machine; TCG makes guest I/O several times slower than the host's.
@@ -85,6 +85,22 @@ async def boot(folder: Path, export: Path, name: str) -> tuple[QemuGuest, Serial
     return guest, session, took
 
 
+class PollCounter:
+    """A migration watch that only counts virt-launcher monitor polls."""
+
+    polls = 0
+
+    async def target_ready(self) -> None:
+        return None
+
+    async def started(self) -> None:
+        return None
+
+    def progress(self, info: dict[str, object]) -> bool:
+        self.polls += 1
+        return False
+
+
 async def main(boots: int, seconds: int) -> None:
     find_image()
     with tempfile.TemporaryDirectory(prefix="bench-qemu-") as tmp:
@@ -130,6 +146,16 @@ async def main(boots: int, seconds: int) -> None:
             print(f"live migration (both QEMUs on the same export): "
                   f"{time.monotonic() - before:.2f} s wall, QEMU total {info.get('total-time')}"
                   f" ms, downtime {info.get('downtime')} ms, shell state kept: {out == 'kept'}")
+            await session.run("(while :; do dd if=/dev/urandom of=/tmp/busy bs=1M count=32 "
+                              "2>/dev/null; done) & true")
+            polls = PollCounter()
+            before = time.monotonic()
+            info = await guest.migrate({"bench-disk": export}, watch=polls)
+            sent = info.get("ram", {}).get("transferred", 0) // MiB
+            print(f"live migration of a busy guest (dd from urandom into RAM): "
+                  f"{time.monotonic() - before:.2f} s wall, QEMU total {info.get('total-time')}"
+                  f" ms, downtime {info.get('downtime')} ms, {sent} MiB sent, "
+                  f"{polls.polls} monitor polls (every 400 ms)")
             pid = guest.process.pid if guest.process else 0
             rss = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
                        if line.startswith("VmRSS"))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..controller import Controller, Key, Reconcile, by_name, quiet_retry
 from . import cluster
-from .agent import AgentHandlers
+from .agent import AgentHandlers, FsFreezer
 from .console import ConsoleHandler
 from .export import EXPORT, ExportController
 from .export import register as register_export
@@ -89,9 +89,9 @@ def _start_vms(ctx: LabContext) -> Controller:
     return vms
 
 
-def _start_snapshots(ctx: LabContext) -> None:
+def _start_snapshots(ctx: LabContext, compute: Compute) -> None:
     snapshots = _controller(ctx, "vmsnapshot-controller",
-                            VmSnapshotController(ctx.store).reconcile)
+                            VmSnapshotController(ctx.store, FsFreezer(compute)).reconcile)
     snapshots.watch(SNAP)
     snapshots.watch("snapshot.storage.k8s.io/volumesnapshots", _same_namespace(ctx.store, SNAP))
     snapshots.start()
@@ -203,7 +203,7 @@ async def start(ctx: LabContext) -> None:
     vmis = _start_vmis(ctx, compute)
     _start_vms(ctx)
     _start_migrations(ctx, compute, vmis)
-    _start_snapshots(ctx)
+    _start_snapshots(ctx, compute)
     _start_hotplug(ctx, compute)
     await _start_export(ctx)
     _start_vm_state(ctx, compute)

@@ -1,21 +1,32 @@
-"""Guest-agent subresources: guestosinfo, userlist, filesystemlist (GET on a VMI).
+"""The guest agent: its subresources (guestosinfo, userlist, filesystemlist, GET on a
+VMI) and its filesystem freeze.
 
 Shapes follow virt-api's VirtualMachineInstanceGuestAgentInfo / GuestOSUserList /
-FileSystemList. The lab guest's "agent" reports the guest's disks (with serials), the
-logged-in console user and the OS facts the VMI status already carries.
+FileSystemList. The process guest has an "agent": it reports the guest's disks (with
+serials), the logged-in console user and the OS facts the VMI status already carries,
+and freezes the guest for a VM snapshot (its disks flushed, its processes stopped, so no
+write lands until the thaw, as guest-fsfreeze-freeze holds writers). The QEMU guest's
+image runs no qemu-guest-agent, so such a VMI has no AgentConnected condition and these
+subresources answer as virt-api does without one: 409 Conflict "VMI does not have guest
+agent connected" (kubevirt pkg/virt-api/rest/subresource.go).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
+import signal
 import time
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from .. import conditions as cond
 from ..errors import ApiError
+from .procs import kill_session, session_members
 from .runtime import Compute
 from .vm import VMI
 from .vmifacts import guest_os_info
@@ -31,6 +42,97 @@ def _json(body: dict[str, Any]) -> web.Response:
     return web.Response(status=200, text=json.dumps(body), content_type="application/json")
 
 
+def _conflict(name: str, why: str) -> ApiError:
+    """virt-api's errors.NewConflict on the VMI resource."""
+    return ApiError(409, "Conflict",
+                    f'Operation cannot be fulfilled on virtualmachineinstance.kubevirt.io '
+                    f'"{name}": {why}',
+                    {"name": name, "group": "kubevirt.io", "kind": "virtualmachineinstance"})
+
+
+def agent_connected(guest: Any) -> bool:
+    """Whether the guest runs an agent virt-handler would see connected (the process
+    guest's stand-in does; the QEMU image has none)."""
+    return guest is not None and bool(getattr(guest, "guest_agent", True))
+
+
+FREEZE_LIMIT_S = 300.0  # the VM snapshot's default failureDeadline: the thaw's deadline
+
+
+class FsFreezer:
+    """guest-fsfreeze-freeze / -thaw for the process guest: flush its disks, stop every
+    process of its session (a write blocks until the thaw), continue them on thaw.
+    A freeze left behind thaws itself after `limit_s`, as virt-launcher's unfreeze
+    timeout does."""
+
+    def __init__(self, compute: Compute, limit_s: float = FREEZE_LIMIT_S) -> None:
+        self.compute = compute
+        self.limit_s = limit_s
+        self.frozen: dict[str, asyncio.TimerHandle] = {}  # VMI uid -> auto-thaw
+
+    def _guest(self, uid: str) -> Any:
+        guest = self.compute.guests.get(uid)
+        return guest if agent_connected(guest) and getattr(guest, "alive", False) else None
+
+    async def freeze(self, uid: str) -> bool:
+        """Freeze the guest; False when it has no agent to do it."""
+        guest = self._guest(uid)
+        if guest is None:
+            return False
+        if uid in self.frozen:
+            return True
+        links = guest.dev_root / "dev/disk/by-id"
+        await asyncio.to_thread(_flush, sorted(links.iterdir()) if links.is_dir() else [])
+        await _stop_until_still(guest.process.pid)
+        loop = asyncio.get_running_loop()
+        self.frozen[uid] = loop.call_later(self.limit_s, self.thaw, uid)
+        return True
+
+    def thaw(self, uid: str) -> None:
+        handle = self.frozen.pop(uid, None)
+        if handle is None:
+            return
+        handle.cancel()
+        guest = self.compute.guests.get(uid)
+        if guest is not None and guest.process is not None:
+            kill_session(guest.process.pid, signal.SIGCONT)
+
+
+async def _stop_until_still(session: int) -> None:
+    """SIGSTOP the session until no process runs and none appeared since (a fork in
+    flight would escape one sweep)."""
+    seen: set[int] = set()
+    for _ in range(250):
+        pids = session_members(session)
+        for pid in pids:
+            if pid not in seen:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGSTOP)
+        seen |= set(pids)
+        await asyncio.sleep(0.01)
+        if set(session_members(session)) <= seen and all(_stopped(p) for p in pids):
+            return
+
+
+def _stopped(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state in ("T", "t", "Z", "X")
+
+
+def _flush(devices: list[Path]) -> None:
+    """What a freeze does first: the guest's written data reaches its disks."""
+    for device in devices:
+        with contextlib.suppress(OSError):
+            fd = os.open(device, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
 class AgentHandlers:
     def __init__(self, compute: Compute) -> None:
         self.compute = compute
@@ -40,11 +142,10 @@ class AgentHandlers:
         if vmi is None:
             raise ApiError(404, "NotFound",
                            f'virtualmachineinstance.kubevirt.io "{name}" not found')
-        prefix = f'Operation cannot be fulfilled on virtualmachineinstance.kubevirt.io "{name}": '
         if vmi.get("status", {}).get("phase") != "Running":
-            raise ApiError(500, "InternalError", prefix + "VMI is not running")
+            raise _conflict(name, "VMI is not running")
         if cond.get(vmi["status"].get("conditions"), "AgentConnected") is None:
-            raise ApiError(500, "InternalError", prefix + "VMI does not have guest agent connected")
+            raise _conflict(name, "VMI does not have guest agent connected")
         return vmi
 
     def _filesystems(self, vmi: dict[str, Any]) -> list[dict[str, Any]]:
@@ -69,7 +170,7 @@ class AgentHandlers:
             "supportedCommands": [{"name": c, "enabled": True} for c in COMMANDS],
             "hostname": name, "os": guest_os_info(), "timezone": "UTC, 0",
             "userList": self._users(vmi), "fsInfo": {"disks": self._filesystems(vmi)},
-            "fsFreezeStatus": vmi["status"].get("fsFreezeStatus", "thawed")})
+            "fsFreezeStatus": vmi["status"].get("fsFreezeStatus") or "thawed"})
 
     async def userlist(self, _r: web.Request, namespace: str | None, name: str) -> web.Response:
         vmi = self._vmi(namespace, name)

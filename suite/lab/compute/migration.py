@@ -4,8 +4,10 @@ suite.lab.admission.kubevirt_migration).
 Phases as KubeVirt's migration controller drives them: Pending -> Scheduling (target
 virt-launcher pod created) -> Scheduled (its volumes attached on the target node, pod
 running) -> PreparingTarget -> TargetReady -> Running (migrationState.startTimestamp)
--> Succeeded, with `phaseTransitionTimestamps` and the VMI's `migrationState`. The guest
-process survives: only its disk links move to the target node's devices; the source
+-> Succeeded, with `phaseTransitionTimestamps` and the VMI's `migrationState`. A process
+guest survives: only its disk links move to the target node's devices. A QEMU guest
+migrates for real and its migrationState follows QEMU's job step by step, with
+virt-launcher's monitor aborting a stuck copy (compute/qemu/migrate.py). The source
 pod ends Completed and the source attachments go. A class with the `migration-fails`
 fault ends Failed with the VMI still on its source. When no other worker fits (one
 schedulable node), the target pod stays Pending Unschedulable with the scheduler's
@@ -25,6 +27,8 @@ from ..clock import now_rfc3339_micro
 from ..events import record_event
 from .boot import link_disks
 from .launcher import completed_status, launcher_pod, pods_of, running_status
+from .qemu.guest import QemuGuest
+from .qemu.migrate import ABORTED, LabWatch, failure_reason, migrate_qemu_guest, monitor_for
 from .runtime import Compute
 from .unschedulable import fit_error, unschedulable_status
 from .vmi import VmiController
@@ -34,10 +38,10 @@ VMI = "kubevirt.io/virtualmachineinstances"
 VMIM = "kubevirt.io/virtualmachineinstancemigrations"
 LABEL_VMI = "kubevirt.io/vmi-name"
 FINAL = ("Succeeded", "Failed")
-FAULT_REASON = ("Live migration failed error encountered during MigrateToURI3 libvirt api "
-                "call: virError(Code=1, Domain=10, Message='internal error: unable to execute "
-                "QEMU command 'migrate': Unable to write to socket: Broken pipe')")
-ABORTED = "Live migration has been aborted"
+FAULT_REASON = failure_reason("Unable to write to socket: Broken pipe")  # the target died
+MIGRATION_CONFIGURATION = {"allowAutoConverge": False, "allowPostCopy": False,
+                           "bandwidthPerMigration": "0Mi", "completionTimeoutPerGiB": 150,
+                           "progressTimeout": 150}
 COPY_SECONDS = 0.3  # the memory copy; the lab guest has little to copy
 ANN_UNSCHEDULABLE_TIMEOUT = "kubevirt.io/migrationUnschedulablePodTimeoutSeconds"
 UNSCHEDULABLE_TIMEOUT_S = 300
@@ -98,7 +102,7 @@ class MigrationController:
         except MigrationFailed as exc:
             await self._abandon(vmim, vmi, target_pod, str(exc))
         except asyncio.CancelledError:
-            await self._abandon(vmim, vmi, target_pod, ABORTED)
+            await self._abandon(vmim, vmi, target_pod, ABORTED, requested=True)
             raise
 
     async def _prepare_target(self, vmim: dict[str, Any], vmi: dict[str, Any]) -> dict[str, Any]:
@@ -176,34 +180,46 @@ class MigrationController:
                            and p["metadata"]["uid"] != target_pod["metadata"]["uid"]), None)
         state = {"migrationUid": vmim["metadata"]["uid"], "sourceNode": vmi["status"]["nodeName"],
                  "targetNode": target, "targetPod": target_pod["metadata"]["name"],
-                 "sourcePod": (source_pod or {}).get("metadata", {}).get("name", ""),
-                 "targetNodeAddress": self.compute.node_ip(target),
-                 "targetDirectMigrationNodePorts": {"38421": 0, "44537": 49152}}
+                 "sourcePod": (source_pod or {}).get("metadata", {}).get("name", "")}
+        fails = any(self.compute.has_fault(p, "migration-fails") for p in self._pvcs(vmi))
         # completed / failed are omitempty bools in KubeVirt: absent until true
         self._vmi_state(vmi, state)
         self._phase(vmim, "PreparingTarget")
-        state.update(targetNodeDomainDetected=True,
-                     targetNodeDomainReadyTimestamp=now_rfc3339_micro())
-        self._vmi_state(vmi, state)
-        self._phase(vmim, "TargetReady")
-        state.update(startTimestamp=now_rfc3339_micro(), mode="PreCopy",
-                     migrationConfiguration={"allowAutoConverge": False,
-                                             "allowPostCopy": False,
-                                             "bandwidthPerMigration": "0Mi",
-                                             "completionTimeoutPerGiB": 150,
-                                             "progressTimeout": 150})
-        self._vmi_state(vmi, state)
-        self._phase(vmim, "Running")
-        fails = any(self.compute.has_fault(p, "migration-fails") for p in self._pvcs(vmi))
+
+        async def target_ready() -> None:  # the target's QEMU waits for the copy
+            self._target_address(state, target)
+            self._vmi_state(vmi, state)
+            self._phase(vmim, "TargetReady")
+
+        async def started() -> None:  # the copy runs; the incoming domain exists
+            state["targetNodeDomainDetected"] = True
+            self._started(vmim, vmi, state)
+
         guest = self.compute.guests.get(vmi["metadata"]["uid"])
-        if hasattr(guest, "migrate"):  # a QEMU guest: a real live migration (compute/qemu)
-            from .qemu.migrate import migrate_qemu_guest
-            await migrate_qemu_guest(self.compute, vmi, guest, target, fails, MigrationFailed)
-        else:
+        if isinstance(guest, QemuGuest):  # a real live migration (compute/qemu/migrate.py)
+            watch = LabWatch(target_ready, started, monitor_for(vmi, MIGRATION_CONFIGURATION))
+            await migrate_qemu_guest(self.compute, vmi, guest, target, fails, watch,
+                                     MigrationFailed)
+        else:  # a process guest: its memory stays; only the disks move (in _switch)
+            await target_ready()
+            await started()
             await asyncio.sleep(COPY_SECONDS)
             if fails:
                 raise MigrationFailed(FAULT_REASON)
+        state["targetNodeDomainReadyTimestamp"] = now_rfc3339_micro()  # runs on the target
+        self._vmi_state(vmi, state)
         await self._switch(vmim, vmi, state, source_pod, target_pod)
+
+    def _target_address(self, state: dict[str, Any], target: str) -> None:
+        state.update(targetNodeAddress=self.compute.node_ip(target),
+                     targetDirectMigrationNodePorts={"38421": 0, "44537": 49152})
+
+    def _started(self, vmim: dict[str, Any], vmi: dict[str, Any], state: dict[str, Any]) -> None:
+        """virt-launcher started the job: the migration is Running."""
+        state.update(startTimestamp=now_rfc3339_micro(), mode="PreCopy",
+                     migrationConfiguration=dict(MIGRATION_CONFIGURATION))
+        self._vmi_state(vmi, state)
+        self._phase(vmim, "Running")
 
     async def _switch(self, vmim: dict[str, Any], vmi: dict[str, Any], state: dict[str, Any],
                       source_pod: dict[str, Any] | None, target_pod: dict[str, Any]) -> None:
@@ -232,8 +248,11 @@ class MigrationController:
         self._finish(vmim, state, None)
 
     async def _abandon(self, vmim: dict[str, Any], vmi: dict[str, Any] | None,
-                       target_pod: dict[str, Any] | None, reason: str) -> None:
-        """Fail the migration: the VMI stays where it was, the target side goes away."""
+                       target_pod: dict[str, Any] | None, reason: str,
+                       requested: bool = False) -> None:
+        """Fail the migration: the VMI stays where it was, the target side goes away.
+        An abort (the user's, or virt-launcher's monitor cancelling a stuck job) ends
+        with abortStatus Succeeded; only the user's sets abortRequested."""
         state = None
         current = self.store.try_get(VMI, vmim["metadata"]["namespace"],
                                      vmim["spec"]["vmiName"]) if vmi else None
@@ -243,7 +262,9 @@ class MigrationController:
                 state.update(completed=True, failed=True, endTimestamp=now_rfc3339_micro(),
                              failureReason=reason)
                 if reason == ABORTED:
-                    state.update(abortRequested=True, abortStatus="Succeeded")
+                    state.update(abortStatus="Succeeded")
+                if requested:
+                    state["abortRequested"] = True
                 self._vmi_state(current, state)
         if target_pod is not None:
             self.store.mutate("pods", target_pod["metadata"]["namespace"],

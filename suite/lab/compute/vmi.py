@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import conditions as cond
 from ..events import record_event
+from .agent import agent_connected
 from .boot import boot_guest
 from .launcher import (
     completed_status,
@@ -209,7 +210,8 @@ class VmiController:
         pvcs = self.pvcs(vmi)
 
         def running(obj: dict[str, Any]) -> None:
-            running_conditions(obj, pvcs, self.compute.node_index(node))
+            running_conditions(obj, pvcs, self.compute.node_index(node),
+                               agent_connected(self.compute.guests.get(uid)))
             with_phase(obj["status"], "Running")
         self._mutate(vmi, running)
         return None
@@ -223,7 +225,8 @@ class VmiController:
         node = vmi["status"]["nodeName"]
 
         def refresh(obj: dict[str, Any]) -> None:
-            running_conditions(obj, pvcs, self.compute.node_index(node))
+            running_conditions(obj, pvcs, self.compute.node_index(node),
+                               agent_connected(guest))
         self._mutate(vmi, refresh)
         return 5.0
 

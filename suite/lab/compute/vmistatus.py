@@ -22,8 +22,11 @@ def with_phase(status: dict[str, Any], phase: str) -> dict[str, Any]:
 
 
 def running_conditions(vmi: dict[str, Any], pvcs: dict[str, dict[str, Any]],
-                       node_index: int) -> None:
-    """Fill what a Running VMI reports; called at boot and whenever claims change."""
+                       node_index: int, agent: bool = True) -> None:
+    """Fill what a Running VMI reports; called at boot and whenever claims change.
+    Without a guest agent (`agent` False) virt-handler reports no AgentConnected
+    condition, no guestOSInfo and no guest interface names (they come from the agent;
+    kubevirt pkg/network/setup/netstat.go)."""
     spec, status = vmi["spec"], vmi.setdefault("status", {})
     disks = disks_of(spec)
     conditions = status.setdefault("conditions", [])
@@ -31,15 +34,20 @@ def running_conditions(vmi: dict[str, Any], pvcs: dict[str, dict[str, Any]],
     migratable, reason, message = live_migratable(disks, pvcs, spec)
     cond.put(conditions, "LiveMigratable", migratable, reason, message)
     cond.put(conditions, "StorageLiveMigratable", "True")
-    agent = cond.get(conditions, "AgentConnected")
-    if agent is None:
+    if not agent:
+        cond.drop(conditions, "AgentConnected")
+    elif cond.get(conditions, "AgentConnected") is None:
         conditions.append({"type": "AgentConnected", "status": "True",
                            "lastProbeTime": None, "lastTransitionTime": None})
     status["volumeStatus"] = keep_hotplug(status.get("volumeStatus"),
                                           volume_status(disks, pvcs, spec))
     uid = vmi["metadata"]["uid"]
     status["interfaces"] = interfaces(spec, uid, pod_ip(uid, node_index))
-    status["guestOSInfo"] = guest_os_info()
+    if not agent:  # the domain and the pod alone: no guest-side interface name
+        for entry in status["interfaces"]:
+            entry.pop("interfaceName", None)
+            entry["infoSource"] = "domain"
+    status["guestOSInfo"] = guest_os_info() if agent else {}
     status["migrationMethod"] = migration_method(spec)
     status["migrationTransport"] = "Unix"
     status["launcherContainerImageVersion"] = LAUNCHER_IMAGE

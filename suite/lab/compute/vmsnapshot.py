@@ -4,6 +4,13 @@ snapshottable claim (`vmsnapshot-<uid>-volume-<volume>`), a VirtualMachineSnapsh
 (`vmsnapshot-content-<uid>`) holding the VM and claim specs, then Succeeded with
 readyToUse, `snapshotVolumes` and, for a running VM, `indications`. Conditions carry their
 text in `reason`, as KubeVirt writes them.
+
+A running VM is frozen through its guest agent before the first VolumeSnapshot is cut
+and thawed once every VolumeSnapshot has its creationTime (kubevirt
+pkg/storage/snapshot/snapshot.go, source.go); meanwhile the VMI reports fsFreezeStatus
+"frozen", as virt-handler copies it from the domain. Without an AgentConnected
+condition (the QEMU guest) there is no freeze and the indications say NoGuestAgent;
+a paused VM is not frozen either (Paused).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from typing import Any
 from .. import conditions as cond
 from ..clock import now_rfc3339
 from ..events import record_event
+from .agent import FsFreezer
 from .snapshotable import snapshot_class_for, volume_verdict
 
 SNAP = "snapshot.kubevirt.io/virtualmachinesnapshots"
@@ -27,7 +35,27 @@ SOURCE_MESSAGES = {
     "Online": "Snapshot taken while the VM was running. Consistency depends on guest-agent "
               "quiescing.",
     "GuestAgent": "Guest agent was active and attempted to quiesce the filesystem for "
-                  "application consistency."}
+                  "application consistency.",
+    "NoGuestAgent": "Guest agent was not available. Snapshot is crash-consistent and may "
+                    "not be application-consistent.",
+    "Paused": "Snapshot taken while the VM was paused. Snapshot is crash-consistent and "
+              "may not be application-consistent."}
+
+
+def source_indications(vmi: dict[str, Any] | None) -> list[str]:
+    """updateSnapshotSourceIndications: none offline (no VMI: source.go's `online` is
+    the VMI's existence); Online, then Paused, GuestAgent or NoGuestAgent, sorted as
+    KubeVirt lists its set."""
+    if vmi is None:
+        return []
+    conditions = vmi.get("status", {}).get("conditions")
+    if cond.is_true(conditions, "Paused"):
+        extra = "Paused"
+    elif cond.get(conditions, "AgentConnected") is not None:
+        extra = "GuestAgent"
+    else:
+        extra = "NoGuestAgent"
+    return sorted(["Online", extra])
 
 
 def _conditions(status: dict[str, Any], progressing: tuple[str, str],
@@ -43,8 +71,9 @@ def _claim(volume: dict[str, Any]) -> str:
 
 
 class VmSnapshotController:
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Any, freezer: FsFreezer | None = None) -> None:
         self.store = store
+        self.freezer = freezer
 
     async def reconcile(self, namespace: str, name: str) -> float | None:
         snap = self.store.try_get(SNAP, namespace, name)
@@ -66,6 +95,7 @@ class VmSnapshotController:
             return 0.0
         content = self.store.try_get(CONTENT, namespace, self._content_name(snap))
         if content is None:
+            await self._freeze(vm)
             self._create_content(snap, vm)
             return 0.2
         return self._progress(snap, vm, content)
@@ -76,7 +106,7 @@ class VmSnapshotController:
 
     def _lock(self, snap: dict[str, Any], vm: dict[str, Any]) -> None:
         vmi = self.store.try_get(VMI, vm["metadata"]["namespace"], vm["metadata"]["name"])
-        online = vmi is not None and vmi.get("status", {}).get("phase") == "Running"
+        indications = source_indications(vmi)
 
         def start(obj: dict[str, Any]) -> None:
             finalizers = obj["metadata"].setdefault("finalizers", [])
@@ -85,10 +115,10 @@ class VmSnapshotController:
             status = obj.setdefault("status", {})
             status.update(sourceUID=vm["metadata"]["uid"], phase="InProgress",
                           readyToUse=False, creationTime=None)
-            if online:
-                status["indications"] = ["GuestAgent", "Online"]
-                status["sourceIndications"] = [{"indication": k, "message": v}
-                                               for k, v in SOURCE_MESSAGES.items()]
+            if indications:
+                status["indications"] = indications
+                status["sourceIndications"] = [{"indication": i, "message": SOURCE_MESSAGES[i]}
+                                               for i in indications]
             _conditions(status, ("True", "Source locked and operation in progress"),
                         ("False", "Not ready"))
         self.store.mutate(SNAP, snap["metadata"]["namespace"], snap["metadata"]["name"], start)
@@ -162,6 +192,8 @@ class VmSnapshotController:
             if vs_status.get("error"):
                 entry["error"] = vs_status["error"]
             statuses.append(entry)
+        if all(s["creationTime"] for s in statuses):
+            self._thaw(vm)  # every volume is cut: the guest may write again
         if not ready:
             return 0.5
         now = now_rfc3339()
@@ -199,9 +231,37 @@ class VmSnapshotController:
                 self.store.delete(CONTENT, ns, content["metadata"]["name"])
         vm = self.store.try_get(VM, ns, snap["spec"]["source"]["name"])
         if vm is not None:
+            self._thaw(vm)
             self._unlock(vm, snap["metadata"]["name"])
         self.store.mutate(SNAP, ns, snap["metadata"]["name"], lambda o: o["metadata"].__setitem__(
             "finalizers", [f for f in o["metadata"].get("finalizers", []) if f != FINALIZER]))
+
+    async def _freeze(self, vm: dict[str, Any]) -> None:
+        """source.Freeze: only a running, unpaused VM with its agent connected."""
+        vmi = self.store.try_get(VMI, vm["metadata"]["namespace"], vm["metadata"]["name"])
+        if self.freezer is None or "GuestAgent" not in source_indications(vmi):
+            return
+        assert vmi is not None
+        if await self.freezer.freeze(vmi["metadata"]["uid"]):
+            self._freeze_status(vmi, "frozen")
+
+    def _thaw(self, vm: dict[str, Any]) -> None:
+        vmi = self.store.try_get(VMI, vm["metadata"]["namespace"], vm["metadata"]["name"])
+        if self.freezer is None or vmi is None:
+            return
+        self.freezer.thaw(vmi["metadata"]["uid"])
+        if vmi.get("status", {}).get("fsFreezeStatus"):
+            self._freeze_status(vmi, None)
+
+    def _freeze_status(self, vmi: dict[str, Any], value: str | None) -> None:
+        """virt-handler's fsFreezeStatus: "frozen" while frozen, absent when thawed."""
+        def change(obj: dict[str, Any]) -> None:
+            status = obj.setdefault("status", {})
+            if value:
+                status["fsFreezeStatus"] = value
+            else:
+                status.pop("fsFreezeStatus", None)
+        self.store.mutate(VMI, vmi["metadata"]["namespace"], vmi["metadata"]["name"], change)
 
     def _mutate(self, snap: dict[str, Any], change: Any) -> None:
         """Apply `change(status)` to the snapshot's status."""

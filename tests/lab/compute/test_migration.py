@@ -76,6 +76,10 @@ def test_rwx_vm_migrates_while_the_guest_writes(lab: Any, api_client: Any, core:
     after = get_vmi(kv, ns, "mover")
     state = after["status"]["migrationState"]
     assert state["completed"] is True and "failed" not in state
+    # the target's domain runs once the copy is done, as virt-handler on the target sees it
+    assert state["startTimestamp"] <= state["targetNodeDomainReadyTimestamp"] <= \
+        state["endTimestamp"]
+    assert state["mode"] == "PreCopy" and state["targetNodeDomainDetected"] is True
     assert state["sourceNode"] == before["status"]["nodeName"] != after["status"]["nodeName"]
     assert state["targetNode"] == after["status"]["nodeName"]
     assert state["migrationUid"] == done["metadata"]["uid"]
@@ -141,6 +145,9 @@ def test_migration_fails_fault_leaves_the_vmi_running(lab_factory: Any) -> None:
     assert vmi["status"]["phase"] == "Running" and vmi["status"]["nodeName"] == source
     state = vmi["status"]["migrationState"]
     assert state["failed"] is True and "MigrateToURI3" in state["failureReason"]
+    assert "operation failed: job 'migration out' failed: " in state["failureReason"]
+    assert "targetNodeDomainReadyTimestamp" not in state  # it never ran on the target
+    assert "abortRequested" not in state and "abortStatus" not in state
     console = Console(client, "default", "stuck")
     console.login("fedora", "pw")
     assert console.run("echo still-here") == (0, "still-here")

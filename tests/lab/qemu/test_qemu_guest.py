@@ -6,19 +6,24 @@ passwordless sudo, `cloud-init status`), a wrong password refused, the disk foun
 KubeVirt's serial under /dev/disk/by-id, data written in the guest read back on the host,
 fio running through virtio, and online growth of the volume reaching the guest kernel
 through the runtime's QMP `block_resize` on the VM's drive; live migration to a QEMU
-started with `-incoming` (and its failure when the target dies).
+started with `-incoming` (and its failure when the target dies, and virt-launcher's
+monitor aborting it when the copy is stuck), followed by query-migrate while it runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from suite.lab.compute.cloudinit import parse_user_data
 from suite.lab.compute.qemu import GuestImageMissing, QemuGuest, find_image
 from suite.lab.compute.qemu.guest import QemuMigrationFailed
+from suite.lab.compute.qemu.migrate import ConvergenceMonitor
 from suite.lab.compute.qemu.session import SerialSession
 
 try:
@@ -41,6 +46,28 @@ write_files:
     echo "hello from $(hostname)"
 """
 MiB = 1 << 20
+
+
+class Watch:
+    """Records what the runtime tells virt-launcher's side; `hang` stops the target QEMU
+    once the copy runs (a migration stuck on a dead network)."""
+
+    def __init__(self, guest: QemuGuest, monitor: ConvergenceMonitor, hang: bool) -> None:
+        self.guest, self.monitor, self.hang = guest, monitor, hang
+        self.steps: list[str] = []
+
+    async def target_ready(self) -> None:
+        assert self.guest.incoming is not None and self.guest.incoming.process.returncode is None
+        self.steps.append("target-ready")
+
+    async def started(self) -> None:
+        self.steps.append("started")
+        if self.hang and self.guest.incoming is not None:
+            os.kill(self.guest.incoming.process.pid, signal.SIGSTOP)
+
+    def progress(self, info: dict[str, Any]) -> bool:
+        self.steps.append(info["status"])
+        return self.monitor.observe(info) is not None
 
 
 async def _scenario(tmp: Path) -> None:
@@ -103,8 +130,43 @@ async def _scenario(tmp: Path) -> None:
             await guest.migrate({"data-serial-1": disk}, fail=True)
         assert guest.process is not None and guest.process.pid == source_pid
         assert await session.run("echo on-source") == (0, "on-source")
-        info = await guest.migrate({"data-serial-1": disk})
+        stuck = Watch(guest, ConvergenceMonitor(progress_timeout_s=2, completion_timeout_s=0),
+                      hang=True)
+        with pytest.raises(QemuMigrationFailed) as aborted:
+            await guest.migrate({"data-serial-1": disk}, watch=stuck)
+        assert aborted.value.cancelled and stuck.monitor.abort_reason.startswith("stuck for ")
+        assert stuck.steps[:2] == ["target-ready", "started"]
+        assert "active" in stuck.steps
+        assert guest.process is not None and guest.process.pid == source_pid
+        assert await session.run("echo still-on-source") == (0, "still-on-source")
+        # the migration object deleted mid-copy: the controller's task is cancelled and
+        # the source's job is cancelled with it (not left to fail on a dead target)
+        held = Watch(guest, ConvergenceMonitor(progress_timeout_s=0, completion_timeout_s=0),
+                     hang=True)
+        task = asyncio.get_running_loop().create_task(
+            guest.migrate({"data-serial-1": disk}, watch=held))
+        for _ in range(600):
+            if "started" in held.steps:
+                break
+            await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert guest.incoming is None and guest.process.pid == source_pid
+        assert guest.qmp is not None
+        for _ in range(100):
+            status = (await guest.qmp.execute("query-migrate"))["status"]
+            if status != "cancelling":
+                break
+            await asyncio.sleep(0.05)
+        assert status == "cancelled"
+        assert await session.run("echo after-abort") == (0, "after-abort")
+        watched = Watch(guest, ConvergenceMonitor(progress_timeout_s=150,
+                                                  completion_timeout_s=150), hang=False)
+        info = await guest.migrate({"data-serial-1": disk}, watch=watched)
         assert info["status"] == "completed"
+        assert watched.steps[:2] == ["target-ready", "started"] and len(watched.steps) > 2
+        assert not watched.monitor.abort_reason
         assert guest.process is not None and guest.process.pid != source_pid
         assert await session.run("cat /tmp/state") == (0, "kept")
     finally:

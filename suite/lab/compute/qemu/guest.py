@@ -12,8 +12,9 @@ import asyncio
 import contextlib
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ...dataplane.qmp import QmpClient
 from ..cloudinit import GuestConfig
@@ -25,17 +26,54 @@ from .machine import DEFAULT_MEMORY_MIB, Drive, command_line
 
 SOCKET_WAIT_S = 30.0
 SIZE_POLL_S = 0.5
-
+MONITOR_PERIOD_S = 0.4  # virt-launcher's migration monitor polls libvirt every 400 ms
+FINAL_STATES = ("completed", "failed", "cancelled")
 
 
 class QemuMigrationFailed(RuntimeError):
     """QEMU's migration ended `failed` or `cancelled`; the message is its error-desc."""
+
+    def __init__(self, desc: str, cancelled: bool = False) -> None:
+        super().__init__(desc)
+        self.cancelled = cancelled
+
+
+class MigrationWatch(Protocol):
+    """What virt-launcher's side hears of a migration in flight (compute/qemu/migrate.py)."""
+
+    async def target_ready(self) -> None:
+        """The target QEMU waits with `-incoming`."""
+
+    async def started(self) -> None:
+        """The source accepted `migrate`: the copy runs."""
+
+    def progress(self, info: dict[str, Any]) -> bool:
+        """One query-migrate while the copy runs; True asks for `migrate_cancel`."""
+        return False
+
+
+@dataclass
+class IncomingTarget:
+    """A target QEMU started with `-incoming`: its process, monitor and UART."""
+
+    process: asyncio.subprocess.Process
+    qmp: QmpClient
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    uri: str
+
+    async def drop(self) -> None:
+        """The migration did not happen: the target domain goes away."""
+        self.qmp.close()
+        self.writer.close()
+        await end_session(self.process)
 
 
 class QemuGuest(ConsolePort):
     """One running VM: its QEMU process, serial console, monitor and drives."""
 
     backlog_bytes = 256 * 1024  # a boot log is longer than a shell's prompt
+    guest_agent = False  # the image runs no qemu-guest-agent (compute/agent.py)
 
     def __init__(self, name: str, workdir: Path, config: GuestConfig,
                  hide_tools: tuple[str, ...] = (), protect: Path | None = None,
@@ -58,6 +96,7 @@ class QemuGuest(ConsolePort):
         self._sizes_task: asyncio.Task[None] | None = None
         self._sizes: dict[str, int] = {}
         self._migrations = 0
+        self.incoming: IncomingTarget | None = None  # the target of a migration in flight
         self._socket_dirs: list[Path] = []
         self.sockets = workdir
         self._init_console()
@@ -165,12 +204,45 @@ class QemuGuest(ConsolePort):
         assert self.qmp is not None
         await self.qmp.execute("block_resize", {"node-name": drive.node, "size": size})
 
-    async def migrate(self, paths: dict[str, Path], fail: bool = False) -> dict[str, Any]:
+    async def migrate(self, paths: dict[str, Path], fail: bool = False,
+                      watch: MigrationWatch | None = None) -> dict[str, Any]:
         """Live-migrate to a QEMU started with `-incoming` on the target's device paths
         (serial -> path); the console continues on the target. `fail` kills the target
         mid-copy, so the source's migration fails as a real one does when the target
-        dies, and the guest runs on at the source. Returns QEMU's last query-migrate."""
+        dies, and the guest runs on at the source. `watch` hears each step and every
+        query-migrate while the copy runs (virt-launcher's migration monitor) and may
+        ask for `migrate_cancel`. Returns QEMU's last query-migrate."""
         assert self.qmp is not None
+        target = self.incoming = await self._start_target(paths)
+        try:
+            if watch is not None:
+                await watch.target_ready()
+            await self.qmp.execute("migrate", {"uri": f"unix:{target.uri}"})
+            if watch is not None:
+                await watch.started()
+            if fail:
+                await asyncio.sleep(0.2)
+                await end_session(target.process)
+            info = await self._follow(watch)
+        except BaseException:  # e.g. the migration object deleted: abort the job
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.qmp.execute("migrate_cancel"))
+            await target.drop()
+            raise
+        finally:
+            self.incoming = None
+        if info["status"] != "completed":
+            await target.drop()
+            raise QemuMigrationFailed(info.get("error-desc") or info["status"],
+                                      cancelled=info["status"] == "cancelled")
+        for serial, path in paths.items():
+            if serial in self.drives:
+                self.drives[serial] = Drive(self.drives[serial].node, path, serial)
+        await self._switch_to(target)
+        return info
+
+    async def _start_target(self, paths: dict[str, Path]) -> IncomingTarget:
+        """The target virt-launcher's QEMU, waiting with `-incoming` on a unix socket."""
         self._migrations += 1
         rundir = self.workdir / f"target{self._migrations}"
         rundir.mkdir(parents=True, exist_ok=True)
@@ -180,42 +252,42 @@ class QemuGuest(ConsolePort):
         sock = sockets / "migrate.sock"
         argv = command_line(self.image, sockets, drives, self.memory_mib, f"unix:{sock}")
         with open(rundir / "qemu.log", "wb") as log:
-            target = await asyncio.create_subprocess_exec(
+            process = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
                 stderr=log, start_new_session=True)
         try:
-            target_qmp, reader, writer = await _attach_to(target, sockets, rundir / "qemu.log")
+            qmp, reader, writer = await _attach_to(process, sockets, rundir / "qemu.log")
         except BaseException:
-            await end_session(target)
+            await end_session(process)
             raise
-        await self.qmp.execute("migrate", {"uri": f"unix:{sock}"})
-        if fail:
-            await asyncio.sleep(0.2)
-            await end_session(target)
+        return IncomingTarget(process, qmp, reader, writer, str(sock))
+
+    async def _follow(self, watch: MigrationWatch | None) -> dict[str, Any]:
+        """Poll query-migrate until QEMU's migration ends; the watch may cancel it."""
+        assert self.qmp is not None
+        cancelled = False
         while True:
             info = await self.qmp.execute("query-migrate")
-            if info.get("status") in ("completed", "failed", "cancelled"):
-                break
-            await asyncio.sleep(0.1)
-        if info["status"] != "completed":
-            target_qmp.close()
-            writer.close()
-            await end_session(target)
-            raise QemuMigrationFailed(info.get("error-desc") or info["status"])
-        for serial, path in paths.items():
-            if serial in self.drives:
-                self.drives[serial] = Drive(self.drives[serial].node, path, serial)
+            if info.get("status") in FINAL_STATES:
+                return dict(info)
+            if watch is not None and not cancelled and watch.progress(info):
+                cancelled = True
+                await self.qmp.execute("migrate_cancel")
+            await asyncio.sleep(MONITOR_PERIOD_S)
+
+    async def _switch_to(self, target: IncomingTarget) -> None:
+        """The target runs the guest now: its monitor and UART become this guest's."""
         old_process, old_qmp, old_serial = self.process, self.qmp, self._serial
         if self._reader_task is not None:
             self._reader_task.cancel()
-        self.process, self.qmp, self._serial = target, target_qmp, writer
-        self._reader_task = asyncio.get_running_loop().create_task(self._read(reader))
-        old_qmp.close()
+        self.process, self.qmp, self._serial = target.process, target.qmp, target.writer
+        self._reader_task = asyncio.get_running_loop().create_task(self._read(target.reader))
+        if old_qmp is not None:
+            old_qmp.close()
         if old_serial is not None:
             old_serial.close()
         if old_process is not None:
             await end_session(old_process)  # the source domain ends after the switch
-        return info
 
     async def stop(self) -> None:
         """Power the VM off, release the console, drop its files."""
