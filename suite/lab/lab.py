@@ -23,6 +23,7 @@ from . import kubeconfig, tls
 from .api import ApiServer
 from .api.crds import crd_for, custom_resources
 from .api.faults import FaultPlan
+from .compute.qemu import loopdev
 from .context import LabContext
 from .labprofile import load_lab_profile
 from .store import Store
@@ -151,6 +152,8 @@ class Lab:
         if self._ctx is not None:
             for failure in await self._ctx.stop():
                 log.error("lab cleanup failed: %s", failure)
+            if self.state_dir is not None:  # a QEMU guest killed before its own cleanup
+                await asyncio.to_thread(loopdev.detach_under, self.state_dir)
             await self._shutdown_dataplane(self._ctx)
         if self._own_state_dir and self.state_dir is not None:
             shutil.rmtree(self.state_dir, ignore_errors=True)

@@ -20,9 +20,10 @@ from ...dataplane.qmp import QmpClient
 from ..cloudinit import GuestConfig
 from ..consoleport import ConsolePort
 from ..procs import end_session
+from . import loopdev
 from .cidata import build_iso, render_script
 from .image import GuestImage, find_image
-from .machine import DEFAULT_MEMORY_MIB, Drive, command_line
+from .machine import DEFAULT_MEMORY_MIB, Drive, command_line, file_driver
 
 SOCKET_WAIT_S = 30.0
 SIZE_POLL_S = 0.5
@@ -95,6 +96,7 @@ class QemuGuest(ConsolePort):
         self._reader_task: asyncio.Task[None] | None = None
         self._sizes_task: asyncio.Task[None] | None = None
         self._sizes: dict[str, int] = {}
+        self._loops: dict[Path, Path] = {}  # an encrypted volume's node path -> loop device
         self._migrations = 0
         self.incoming: IncomingTarget | None = None  # the target of a migration in flight
         self._socket_dirs: list[Path] = []
@@ -116,7 +118,7 @@ class QemuGuest(ConsolePort):
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.sockets = self._socket_dir()
         drives = [Drive("cloudinit", self.cidata(), "cloudinit", readonly=True),
-                  *self.drives.values()]
+                  *(self._opened(d) for d in self.drives.values())]
         argv = command_line(self.image, self.sockets, drives, self.memory_mib, incoming)
         with open(self.workdir / "qemu.log", "wb") as log:
             self.process = await asyncio.create_subprocess_exec(
@@ -175,9 +177,10 @@ class QemuGuest(ConsolePort):
     async def hotplug(self, drive: Drive) -> None:
         """blockdev-add then device_add: the disk appears to the guest as a new vdX."""
         assert self.qmp is not None
+        opened = self._opened(drive)
         await self.qmp.execute("blockdev-add", {
             "driver": "raw", "node-name": drive.node,
-            "file": {"driver": "file", "filename": str(drive.path),
+            "file": {"driver": file_driver(opened.path), "filename": str(opened.path),
                      "cache": {"direct": True}}})
         await self.qmp.execute("device_add", {
             "driver": "virtio-blk-pci", "drive": drive.node, "id": f"{drive.node}-dev",
@@ -202,7 +205,26 @@ class QemuGuest(ConsolePort):
         """virt-handler's step after the storage grew: tell QEMU, so the guest sees it."""
         drive = self.drives[serial]
         assert self.qmp is not None
+        loop = self._loops.get(drive.path)
+        if loop is not None:  # the node's block device learns the new size first
+            await asyncio.to_thread(loopdev.refresh, loop)
         await self.qmp.execute("block_resize", {"node-name": drive.node, "size": size})
+
+    def _opened(self, drive: Drive) -> Drive:
+        """The drive as QEMU opens it: an encrypted volume's view through a loop device
+        (loopdev.py says why), anything else as the file it is."""
+        if drive.readonly or not loopdev.wants_block_device(drive.path):
+            return drive
+        if drive.path not in self._loops:
+            self._loops[drive.path] = loopdev.attach(drive.path)
+        return Drive(drive.node, self._loops[drive.path], drive.serial, drive.readonly)
+
+    def _release_loops(self, keep_current: bool = True) -> None:
+        """Detach the loop devices no running QEMU of this VM opens any more (all of
+        them when the VM stops)."""
+        wanted = {d.path for d in self.drives.values()} if keep_current else set()
+        for path in [p for p in self._loops if p not in wanted]:
+            loopdev.detach(self._loops.pop(path))
 
     async def migrate(self, paths: dict[str, Path], fail: bool = False,
                       watch: MigrationWatch | None = None) -> dict[str, Any]:
@@ -228,17 +250,20 @@ class QemuGuest(ConsolePort):
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.qmp.execute("migrate_cancel"))
             await target.drop()
+            self._release_loops()
             raise
         finally:
             self.incoming = None
         if info["status"] != "completed":
             await target.drop()
+            self._release_loops()
             raise QemuMigrationFailed(info.get("error-desc") or info["status"],
                                       cancelled=info["status"] == "cancelled")
         for serial, path in paths.items():
             if serial in self.drives:
                 self.drives[serial] = Drive(self.drives[serial].node, path, serial)
         await self._switch_to(target)
+        self._release_loops()  # the source's node views
         return info
 
     async def _start_target(self, paths: dict[str, Path]) -> IncomingTarget:
@@ -247,7 +272,8 @@ class QemuGuest(ConsolePort):
         rundir = self.workdir / f"target{self._migrations}"
         rundir.mkdir(parents=True, exist_ok=True)
         drives = [Drive("cloudinit", self.workdir / "cidata.iso", "cloudinit", readonly=True)]
-        drives += [Drive(d.node, paths.get(s, d.path), s) for s, d in self.drives.items()]
+        drives += [self._opened(Drive(d.node, paths.get(s, d.path), s))
+                   for s, d in self.drives.items()]
         sockets = self._socket_dir()
         sock = sockets / "migrate.sock"
         argv = command_line(self.image, sockets, drives, self.memory_mib, f"unix:{sock}")
@@ -304,6 +330,7 @@ class QemuGuest(ConsolePort):
         if self.process is not None:
             await end_session(self.process)
             self.process = None
+        self._release_loops(keep_current=False)
         shutil.rmtree(self.workdir, ignore_errors=True)
         for folder in self._socket_dirs:
             shutil.rmtree(folder, ignore_errors=True)

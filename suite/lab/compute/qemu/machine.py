@@ -35,13 +35,20 @@ def escape(value: str) -> str:
     return value.replace(",", ",,")
 
 
+def file_driver(path: Path) -> str:
+    """`host_device` for a block device (an encrypted volume's loop device, see
+    loopdev.py), `file` for an export or a disk.img."""
+    return "host_device" if str(path).startswith("/dev/") else "file"
+
+
 def drive_args(drive: Drive) -> list[str]:
     # cache=none (O_DIRECT) as KubeVirt's default for block-capable storage; the data
     # plane's FUSE export accepts it.
     ro = "on" if drive.readonly else "off"
     cache = "direct=off" if drive.readonly else "direct=on"
     return ["-blockdev",
-            f"driver=file,node-name={drive.node}-file,filename={escape(str(drive.path))},"
+            f"driver={file_driver(drive.path)},node-name={drive.node}-file,"
+            f"filename={escape(str(drive.path))},"
             f"cache.{cache},read-only={ro},auto-read-only=on",
             "-blockdev", f"driver=raw,node-name={drive.node},file={drive.node}-file,"
             f"read-only={ro}",
