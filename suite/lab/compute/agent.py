@@ -26,7 +26,7 @@ from aiohttp import web
 
 from .. import conditions as cond
 from ..errors import ApiError
-from .procs import kill_session, session_members
+from .procs import kill_session, stop_until_still
 from .runtime import Compute
 from .vm import VMI
 from .vmifacts import guest_os_info
@@ -83,7 +83,7 @@ class FsFreezer:
             return True
         links = guest.dev_root / "dev/disk/by-id"
         await asyncio.to_thread(_flush, sorted(links.iterdir()) if links.is_dir() else [])
-        await _stop_until_still(guest.process.pid)
+        await stop_until_still(guest.process.pid)
         loop = asyncio.get_running_loop()
         self.frozen[uid] = loop.call_later(self.limit_s, self.thaw, uid)
         return True
@@ -96,30 +96,6 @@ class FsFreezer:
         guest = self.compute.guests.get(uid)
         if guest is not None and guest.process is not None:
             kill_session(guest.process.pid, signal.SIGCONT)
-
-
-async def _stop_until_still(session: int) -> None:
-    """SIGSTOP the session until no process runs and none appeared since (a fork in
-    flight would escape one sweep)."""
-    seen: set[int] = set()
-    for _ in range(250):
-        pids = session_members(session)
-        for pid in pids:
-            if pid not in seen:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGSTOP)
-        seen |= set(pids)
-        await asyncio.sleep(0.01)
-        if set(session_members(session)) <= seen and all(_stopped(p) for p in pids):
-            return
-
-
-def _stopped(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state in ("T", "t", "Z", "X")
 
 
 def _flush(devices: list[Path]) -> None:

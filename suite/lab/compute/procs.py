@@ -52,3 +52,31 @@ async def end_session(process: asyncio.subprocess.Process, grace_s: float = 0.0)
         if process.returncode is not None and not session_members(sid):
             return
         await asyncio.sleep(0.02)
+
+
+def is_stopped(pid: int) -> bool:
+    """Stopped (T), a zombie or gone: it runs no system call any more."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state in ("T", "t", "Z", "X")
+
+
+async def stop_until_still(sid: int, rounds: int = 250) -> list[int]:
+    """SIGSTOP the session until it is still: no new process appeared since the last
+    sweep (a fork in flight escapes one sweep) and every one is stopped or gone. Used
+    where the guest must not write for a moment (a volume's switch-over, a freeze).
+    Returns every process seen."""
+    seen: set[int] = set()
+    for _ in range(rounds):
+        pids = session_members(sid)
+        for pid in pids:
+            if pid not in seen:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGSTOP)
+        seen |= set(pids)
+        await asyncio.sleep(0.01)
+        if set(session_members(sid)) <= seen and all(is_stopped(p) for p in pids):
+            break
+    return sorted(seen)

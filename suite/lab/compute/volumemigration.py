@@ -28,6 +28,7 @@ from ..clock import now_rfc3339
 from ..events import record_event
 from .hotplug import source_name
 from .hotplugctl import through_lab_namespace
+from .procs import session_members, stop_until_still
 from .runtime import Compute
 from .vm import VM, VMI
 from .volumes import ANN_SELECTED_NODE, attach_state, ensure_attached, pv_of
@@ -212,7 +213,7 @@ async def _pause_clear_of(session: int, sources: list[Path]) -> list[int]:
     wanted = {(st.st_dev, st.st_ino) for st in (os.stat(p) for p in sources)}
     pids: list[int] = []
     for attempt in range(ATTEMPTS):
-        pids = await _stop_session(session)
+        pids = await stop_until_still(session)
         if attempt == ATTEMPTS - 1 or not any(_holds(pid, wanted) for pid in pids):
             break
         _signal_all(session, signal.SIGCONT, pids)
@@ -220,50 +221,13 @@ async def _pause_clear_of(session: int, sources: list[Path]) -> list[int]:
     return pids
 
 
-async def _stop_session(session: int) -> list[int]:
-    """SIGSTOP the session until it is still: no new process, every one stopped (or
-    gone). Returns the processes seen."""
-    seen: set[int] = set()
-    for _ in range(250):
-        pids = _session_pids(session)
-        _signal_all(session, signal.SIGSTOP, [p for p in pids if p not in seen])
-        seen |= set(pids)
-        await asyncio.sleep(0.01)
-        if set(_session_pids(session)) <= seen and all(_stopped(p) for p in pids):
-            break
-    return sorted(seen)
-
-
-def _stopped(pid: int) -> bool:
-    """Stopped (T), a zombie or gone: it runs no system call any more."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state in ("T", "t", "Z", "X")
-
-
 def _signal_all(session: int, signum: int, pids: list[int] | None = None) -> list[int]:
-    pids = _session_pids(session) if pids is None else pids
+    pids = session_members(session) if pids is None else pids
     for pid in pids:
         try:
             os.kill(pid, signum)
         except ProcessLookupError:
             continue
-    return pids
-
-
-def _session_pids(session: int) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[3]) == session:  # field 6 of stat: the session id
-            pids.append(int(entry.name))
     return pids
 
 
