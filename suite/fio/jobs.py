@@ -9,7 +9,7 @@ fio.jobs[2].iodpeth: unknown key`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from suite.fio.errors import JobSetError
 from suite.fio.job import IOENGINES, RW_MODES, SYNC_ENGINES, FioJob, parse_size
 from suite.fio.jobfile import render_job_file
 from suite.fio.jobsets import JOB_SETS
+from suite.strictyaml import StrictYamlError, check_keys
 
 __all__ = ["FioJob", "FioSettings", "parse_fio_section", "parse_job_set", "render_job_file"]
 
@@ -83,13 +84,20 @@ def _fail(path: str, where: str, message: str) -> JobSetError:
     return JobSetError(f"{path}: {where}: {message}")
 
 
+def _check_keys(data: dict[str, Any], known: Collection[str], path: str, where: str) -> None:
+    """The shared strict-YAML key rule, in this file's wording."""
+    try:
+        check_keys(data, known, where, "unknown key (known: {allowed})")
+    except StrictYamlError as exc:
+        raise JobSetError(f"{path}: {exc}") from None
+
+
 def _parse_job(entry: object, path: str, where: str) -> FioJob:
     if not isinstance(entry, dict):
         raise _fail(path, where, f"expected a mapping of job options, got {type(entry).__name__}")
     values: dict[str, Any] = {}
+    _check_keys(entry, _FIELDS, path, where)
     for key, raw in entry.items():
-        if key not in _FIELDS:
-            raise _fail(path, f"{where}.{key}", f"unknown key (known: {', '.join(_FIELDS)})")
         try:
             values[key] = _FIELDS[key](raw)
         except ValueError as exc:
@@ -169,10 +177,7 @@ def _field(data: dict[str, Any], key: str, convert: Callable[[object], Any], def
 
 
 def _parse_mapping(data: dict[str, Any], path: str, where: str) -> FioSettings:
-    for key in data:
-        if key not in _SECTION_KEYS:
-            known = ", ".join(sorted(_SECTION_KEYS))
-            raise _fail(path, f"{where}.{key}", f"unknown key (known: {known})")
+    _check_keys(data, sorted(_SECTION_KEYS), path, where)
     base = _builtin(data.get("jobSet", "quick"), path, f"{where}.jobSet")
     jobs = _parse_jobs(data.get("jobs", base["jobs"]), path, f"{where}.jobs")
     repeats = _field(data, "repeats", _int_in(1, 100), base["repeats"], path, where)

@@ -17,6 +17,7 @@ import yaml
 from suite.capabilities import CAPABILITIES
 from suite.config.errors import ConfigError
 from suite.fio.job import parse_size
+from suite.strictyaml import StrictYamlError, check_keys
 from suite.workloads.model import (
     BOOTSTORM_FIGURES,
     BOOTSTORM_STATS,
@@ -36,8 +37,10 @@ _FIGURE = ("label", "source", "metric", "direction", "warn", "fail", "unit", "jo
 
 
 class _Bad(ValueError):
-    def __init__(self, where: str, message: str) -> None:
-        super().__init__(f"{where}: {message}")
+    """`<where>: <message>`; one argument is a whole message already in that shape."""
+
+    def __init__(self, where: str, message: str | None = None) -> None:
+        super().__init__(where if message is None else f"{where}: {message}")
 
 
 def builtin_paths(folder: Path = WORKLOADS_DIR) -> list[Path]:
@@ -91,10 +94,10 @@ def parse_workload(data: Any, source: str) -> Workload:
 def _keys(data: Any, allowed: tuple[str, ...], where: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise _Bad(where or "<root>", "expected a mapping")
-    for key in data:
-        if key not in allowed:
-            raise _Bad(f"{where}.{key}" if where else str(key),
-                       f"unknown key (allowed: {', '.join(allowed)})")
+    try:
+        check_keys(data, allowed, where, "unknown key (allowed: {allowed})")
+    except StrictYamlError as exc:
+        raise _Bad(str(exc)) from None
     return data
 
 
