@@ -16,6 +16,7 @@ from typing import Any
 from suite.checks.base import Cell, ClassContext, Outcome
 from suite.checks.gates import gate_off, gate_off_reason
 from suite.cluster.errors import KubeError, WaitFailed, WaitTimeout
+from suite.cluster.waits import poll_until
 from suite.guest.console import ConsoleError
 from suite.guest.probe import ProbeError
 from suite.vm.acquire import NoVolume, boot_any, release
@@ -27,6 +28,7 @@ GATE = "HotplugVolumes"
 SERIAL = "kvshotplug"
 DATA_BYTES = 4 << 20
 SEEN_WAIT_S = 30.0  # a real guest's udev may name the disk a moment after Ready
+SEEN_POLL_S = 1.0
 MISSING = 3  # the probe's exit status for a disk it cannot find
 
 
@@ -132,15 +134,16 @@ def _wait_entry(ctx: ClassContext, vm: GuestVM, volume: str, wanted: Any,
 
 def _sees(vm: GuestVM, wanted: bool) -> bool:
     """Whether the guest sees the disk, waiting a little for it to become `wanted`."""
-    deadline = time.monotonic() + SEEN_WAIT_S
-    while True:
+    def seen() -> bool:
         try:
             vm.probe.size(SERIAL)
-            seen = True
         except ProbeError as error:
             if error.code != MISSING:
                 raise
-            seen = False
-        if seen == wanted or time.monotonic() > deadline:
-            return seen
-        time.sleep(1.0)
+            return False
+        return True
+
+    return poll_until(seen, lambda now: now == wanted, timeout_s=SEEN_WAIT_S,
+                      interval_s=SEEN_POLL_S, what=f"the guest of {vm.name} to "
+                      f"{'see' if wanted else 'lose'} disk {SERIAL}",
+                      cancel=vm.ctx.cancelled, last_on_timeout=True)

@@ -26,6 +26,7 @@ from suite.vm.naming import unique_name
 LOOP_OFFSET = 16 << 20
 MAX_BLOCKS = 1 << 20  # the writer must outlast the migration; verify streams
 WARMUP_BLOCKS = 16
+WARMUP_WAIT_S = 60.0  # for the writer to start before the migration
 AFTER_BLOCKS = 16
 AFTER_WAIT_S = 60.0
 
@@ -82,13 +83,13 @@ def _migrate(ctx: ClassContext, cell: Cell, vm: GuestVM, disk: DataDisk) -> Outc
     seed = f"migr-{secrets.token_hex(3)}"
     blocks = min(MAX_BLOCKS, (vm.probe.size(disk.serial) - LOOP_OFFSET) // 4096)
     vm.probe.loop_write(disk.serial, LOOP_OFFSET, blocks, seed)
-    before = _await_blocks(vm, disk, WARMUP_BLOCKS, 60.0)
+    before = vm.await_blocks(disk.serial, WARMUP_BLOCKS, WARMUP_WAIT_S)
     vm.close()  # the console may drop when the VMI moves; log in again afterwards
     result = _run_migration(ctx, cell, vm)
     if isinstance(result, Outcome):
         _stop_quietly(vm, disk)
         return result
-    after = _await_blocks(vm, disk, before + AFTER_BLOCKS, AFTER_WAIT_S)
+    after = vm.await_blocks(disk.serial, before + AFTER_BLOCKS, AFTER_WAIT_S)
     stopped = vm.probe.loop_stop(disk.serial).written
     cell.evidence.update(blocksBeforeMigration=before, blocksSeenAfter=after,
                          blocksWritten=stopped)
@@ -108,15 +109,6 @@ def _migrate(ctx: ClassContext, cell: Cell, vm: GuestVM, disk: DataDisk) -> Outc
     return cell.done("supported", f"migrated {cell.evidence['sourceNode']} -> "
                      f"{cell.evidence.get('targetNode')} in {cell.evidence['migrationSeconds']}s "
                      f"while writing; all {stopped} blocks verified")
-
-
-def _await_blocks(vm: GuestVM, disk: DataDisk, wanted: int, timeout_s: float) -> int:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        state = vm.probe.loop_status(disk.serial)
-        if state.written >= wanted or not state.running or time.monotonic() > deadline:
-            return state.written
-        time.sleep(0.5)
 
 
 def _migration_done(obj: dict) -> bool:

@@ -18,6 +18,7 @@ import time
 
 from suite.checks.base import Cell, ClassContext, Outcome
 from suite.cluster.errors import KubeError, WaitFailed, WaitTimeout
+from suite.cluster.waits import poll_until
 from suite.guest.console import ConsoleError
 from suite.guest.probe import ProbeError, parse_fields
 from suite.vm import claims, memo
@@ -32,6 +33,7 @@ PREFIX = "persistent-state-for-"
 VARIABLE = "KvsProbeState"
 MISSING = 3  # the probe's status for a missing store or variable
 STORE_WAIT_S = 60.0
+STORE_POLL_S = 1.0
 
 
 class StatefulVM(GuestVM):
@@ -130,20 +132,24 @@ def _persist(ctx: ClassContext, cell: Cell, vm: StatefulVM) -> Outcome:
 def _efivar(vm: GuestVM, verb: str, *args: str) -> str | None:
     """Run an efivar verb; waits for the variable store (it comes with the state volume).
     Returns the value read (None when the variable is missing)."""
-    deadline = time.monotonic() + STORE_WAIT_S
-    while True:
+    def attempt() -> tuple[bool, str | None, ProbeError | None]:
+        """(answered, value, the probe's 'missing' error while not answered)."""
         try:
             line = vm.probe.call(verb, *args).strip().splitlines()[-1]
-            return str(parse_fields(line).get("value", ""))
+            return True, str(parse_fields(line).get("value", "")), None
         except ProbeError as error:
             if error.code != MISSING:
                 raise
-            store_missing = "store" in error.reason
-            if not store_missing and verb == "efivar-read":
-                return None
-            if time.monotonic() > deadline:
-                if verb == "efivar-read":
-                    return None
-                raise
-        time.sleep(1.0)
+            if "store" not in error.reason and verb == "efivar-read":
+                return True, None, None  # the store is there, the variable is not
+            return False, None, error
+
+    answered, value, missing = poll_until(
+        attempt, lambda got: got[0], timeout_s=STORE_WAIT_S, interval_s=STORE_POLL_S,
+        what=f"the EFI variable store of {vm.name}", cancel=vm.ctx.cancelled,
+        last_on_timeout=True)
+    if answered or verb == "efivar-read":
+        return value
+    assert missing is not None
+    raise missing
 

@@ -34,6 +34,7 @@ SERIAL = "kvsmove"
 LOOP_OFFSET = 1 << 20
 BLOCKS = 2048  # 8 MiB of 4 KiB blocks, within the smallest disk the profiles make
 WARMUP_BLOCKS = 64
+WARMUP_WAIT_S = 60.0  # for the writer to start before the migration
 
 
 def source_class(ctx: ClassContext) -> str | None:
@@ -119,7 +120,7 @@ def _target_disk(ctx: ClassContext, vm: GuestVM) -> DataDisk:
 def _move(ctx: ClassContext, cell: Cell, vm: GuestVM, source: str) -> Outcome:
     seed = f"move-{secrets.token_hex(3)}"
     vm.probe.loop_write(SERIAL, LOOP_OFFSET, BLOCKS, seed)
-    _await_blocks(vm, WARMUP_BLOCKS, 60.0)
+    vm.await_blocks(SERIAL, WARMUP_BLOCKS, WARMUP_WAIT_S)
     target = _target_disk(ctx, vm)
     volume = vm.disks[0].name
     cell.evidence.update(vm=vm.name, sourceClaim=volume, targetClaim=target.name,
@@ -188,12 +189,3 @@ def _settled(ctx: ClassContext, vm: GuestVM, obj: dict[str, Any], volume: str,
     moving = any(c.get("type") == "VolumesChange" and c.get("status") == "True"
                  for c in (vmi.get("status") or {}).get("conditions") or [])
     return uses and not moving
-
-
-def _await_blocks(vm: GuestVM, wanted: int, timeout_s: float) -> int:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        state = vm.probe.loop_status(SERIAL)
-        if state.written >= wanted or not state.running or time.monotonic() > deadline:
-            return state.written
-        time.sleep(0.5)

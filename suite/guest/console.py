@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 import ssl
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from typing import Any
 
 import websocket
 
+from suite.cluster.waits import poll_until
 from suite.guest.transport import console_url, websocket_options
 
 SUBPROTOCOL = "plain.kubevirt.io"
@@ -32,6 +34,7 @@ _BAD_LOGIN = re.compile(r"login incorrect|authentication failure", re.IGNORECASE
 _NUDGE_EVERY_S = 5.0
 _RETRY_S = 3.0
 _POLL_S = 0.2
+_CONNECT_RETRY_S = 1.0  # the console websocket, while virt-handler is not ready
 _MAX_LINE = 1000  # a tty in canonical mode cuts lines near 4096 bytes; stay well under
 
 
@@ -76,8 +79,10 @@ class ConsoleSession:
         *,
         login_timeout_s: float = 300.0,
         connect: Callable[..., Any] = websocket.create_connection,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.namespace, self.vmi, self.credentials = namespace, vmi, credentials
+        self.cancel = cancel  # the run's: Ctrl-C stops retrying the connection at once
         self.login_timeout_s = login_timeout_s
         self._api_client, self._connect = api_client, connect
         self._ws: Any = None
@@ -221,7 +226,9 @@ class ConsoleSession:
         url = console_url(self._api_client, self.namespace, self.vmi)
         options = websocket_options(self._api_client)
         last = ""
-        while True:
+
+        def attempt() -> Any:
+            nonlocal last
             try:
                 ws = self._connect(url, subprotocols=[SUBPROTOCOL], **options)
                 ws.settimeout(_POLL_S)
@@ -232,9 +239,15 @@ class ConsoleSession:
                     raise ConsoleError(f"cannot open the console of {self.vmi}: {last}") from None
             except (OSError, ssl.SSLError, websocket.WebSocketException) as exc:
                 last = str(exc) or type(exc).__name__
-            if time.monotonic() > deadline:
-                raise ConsoleError(f"cannot open the console of {self.vmi}: {last}")
-            time.sleep(1.0)
+            return None
+
+        ws = poll_until(attempt, lambda got: got is not None,
+                        timeout_s=deadline - time.monotonic(), interval_s=_CONNECT_RETRY_S,
+                        what=f"the console of {self.vmi}", cancel=self.cancel,
+                        last_on_timeout=True)
+        if ws is None:
+            raise ConsoleError(f"cannot open the console of {self.vmi}: {last}")
+        return ws
 
     def _send(self, text: str) -> None:
         try:
