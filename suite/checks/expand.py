@@ -20,16 +20,15 @@ import time
 from typing import TYPE_CHECKING
 
 from suite.checks.base import Cell, ClassContext, Outcome
+from suite.checks.failures import GUEST_ERRORS, outcomes_of
 from suite.cluster.errors import Forbidden, Invalid
 from suite.cluster.waits import poll_until
-from suite.guest.console import ConsoleError
-from suite.guest.probe import ProbeError
 from suite.quantity import parse_quantity
 from suite.vm import claims
-from suite.vm.acquire import NoVolume, boot_any
-from suite.vm.evidence import short
+from suite.vm.acquire import boot_any
+from suite.vm.errors import NoVolume
 from suite.vm.growth import Expectation, claim_overhead
-from suite.vm.guestvm import BootFailure, GuestVM
+from suite.vm.guestvm import GuestVM
 from suite.vm.manifests import DataDisk
 
 if TYPE_CHECKING:  # the profile imports the check catalogue; a runtime import would cycle
@@ -52,7 +51,7 @@ def assess(ctx: ClassContext) -> list[Outcome]:
     try:
         vm, disk = boot_any(ctx, "expand")
     except NoVolume as error:
-        return [c.done(error.verdict, str(error)) for c in (offline, online)]
+        return outcomes_of((offline, online), error)
     try:
         sha = vm.probe.write(disk.serial, 0, DATA_BYTES, "expand-before")
         sizes = ctx.profile.sizes
@@ -62,9 +61,8 @@ def assess(ctx: ClassContext) -> list[Outcome]:
         online.restart()
         results.append(_online(ctx, online, vm, disk, sha, step))
         return results
-    except (ConsoleError, ProbeError, BootFailure) as error:
-        reason = f"guest step failed: {short(error)}"
-        return [offline.done("inconclusive", reason), online.done("inconclusive", reason)]
+    except GUEST_ERRORS as error:  # only the guest's: a cluster error is a check error here
+        return outcomes_of((offline, online), error, "guest step failed")
     finally:
         vm.delete()
 

@@ -14,14 +14,14 @@ import time
 from typing import Any
 
 from suite.checks.base import Cell, ClassContext, Outcome
+from suite.checks.failures import STEP_ERRORS, outcome_of
 from suite.checks.gates import gate_off, gate_off_reason
-from suite.cluster.errors import KubeError, WaitFailed, WaitTimeout
+from suite.cluster.errors import KubeError, WaitTimeout
 from suite.cluster.waits import poll_until
-from suite.guest.console import ConsoleError
 from suite.guest.probe import ProbeError
-from suite.vm.acquire import NoVolume, boot_any, release
-from suite.vm.evidence import short
-from suite.vm.guestvm import BootFailure, GuestVM
+from suite.vm.acquire import boot_any, release
+from suite.vm.errors import NoVolume
+from suite.vm.guestvm import GuestVM
 from suite.vm.manifests import VM_API, DataDisk, datavolume
 
 GATE = "HotplugVolumes"
@@ -44,7 +44,7 @@ def assess(ctx: ClassContext) -> list[Outcome]:
     try:
         vm, disk = boot_any(ctx, "hotplug")
     except NoVolume as error:
-        return [cell.done(error.verdict, str(error))]
+        return [outcome_of(cell, error)]
     keep = False
     try:
         outcome = _hotplug(ctx, cell, vm, disk)
@@ -52,8 +52,8 @@ def assess(ctx: ClassContext) -> list[Outcome]:
         return [outcome]
     except Refused as refusal:
         return [cell.done("unsupported", f"KubeVirt refused the hotplug: {refusal}")]
-    except (ConsoleError, ProbeError, BootFailure, WaitFailed, KubeError) as error:
-        return [cell.done("inconclusive", f"could not complete: {short(error)}")]
+    except STEP_ERRORS as error:
+        return [outcome_of(cell, error)]
     finally:
         if keep:
             release(ctx, vm)

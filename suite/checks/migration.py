@@ -14,12 +14,13 @@ import secrets
 import time
 
 from suite.checks.base import Cell, ClassContext, Outcome
-from suite.cluster.errors import BadRequest, Invalid, KubeError, WaitFailed, WaitTimeout
+from suite.checks.failures import STEP_ERRORS, outcome_of
+from suite.cluster.errors import BadRequest, Invalid, WaitTimeout
 from suite.guest.console import ConsoleError
 from suite.guest.probe import ProbeError
-from suite.vm.acquire import NoVolume, boot_any, release
-from suite.vm.evidence import short
-from suite.vm.guestvm import BootFailure, GuestVM
+from suite.vm.acquire import boot_any, release
+from suite.vm.errors import NoVolume
+from suite.vm.guestvm import GuestVM
 from suite.vm.manifests import VM_API, DataDisk, migration
 from suite.vm.naming import unique_name
 
@@ -49,8 +50,8 @@ def assess(ctx: ClassContext) -> list[Outcome]:
     try:
         outcome = _migrate(ctx, cell, vm, disk)
         return [outcome]
-    except (ConsoleError, ProbeError, BootFailure, WaitTimeout, WaitFailed, KubeError) as error:
-        return [cell.done("inconclusive", f"could not complete: {short(error)}")]
+    except STEP_ERRORS as error:
+        return [outcome_of(cell, error)]
     finally:
         if outcome is not None and outcome.verdict in ("supported", "unsupported"):
             release(ctx, vm)

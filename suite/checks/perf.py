@@ -10,15 +10,16 @@ fix, never a crash.
 from __future__ import annotations
 
 from suite.checks.base import Cell, ClassContext, Outcome
+from suite.checks.failures import GUEST_ERRORS
 from suite.cluster.errors import KubeError
 from suite.fio.compat import refusal_in
 from suite.fio.errors import FioError
 from suite.fio.runner import FioUnavailable, PerfResult, run_job_set
-from suite.guest.console import ConsoleError
 from suite.guest.probe import FIO_NOT_FOUND, ProbeError
-from suite.vm.acquire import NoVolume, boot_any, release
+from suite.vm.acquire import boot_any, release
+from suite.vm.errors import NoVolume
 from suite.vm.evidence import short
-from suite.vm.guestvm import TOOLS_KEY, BootFailure, GuestVM
+from suite.vm.guestvm import TOOLS_KEY, GuestVM
 from suite.vm.manifests import DataDisk
 
 MODES = ("Block", "Filesystem")
@@ -40,7 +41,7 @@ def assess(ctx: ClassContext) -> list[Outcome]:
             result = _measure(ctx, cell, mode, jobs)
         except FioUnavailable as error:
             return [cell.done("inconclusive", missing_fio(ctx) or str(error))]
-        except (ConsoleError, ProbeError, BootFailure, KubeError, FioError) as error:
+        except (*GUEST_ERRORS, KubeError, FioError) as error:  # evidence of the mode, no verdict
             cell.evidence.setdefault("errors", {})[mode] = short(error)
             continue
         if result is not None:

@@ -17,14 +17,13 @@ import secrets
 import time
 
 from suite.checks.base import Cell, ClassContext, Outcome
-from suite.cluster.errors import KubeError, WaitFailed, WaitTimeout
+from suite.checks.failures import STEP_ERRORS, outcome_of
+from suite.cluster.errors import WaitTimeout
 from suite.cluster.waits import poll_until
-from suite.guest.console import ConsoleError
 from suite.guest.probe import ProbeError, parse_fields
 from suite.vm import claims, memo
 from suite.vm.acquire import data_disk, start_and_wait
-from suite.vm.evidence import short
-from suite.vm.guestvm import BootFailure, GuestVM, guest_spec
+from suite.vm.guestvm import GuestVM, guest_spec
 from suite.vm.manifests import virtual_machine
 from suite.vm.userdata import ensure_secret
 
@@ -74,8 +73,8 @@ def assess(ctx: ClassContext) -> list[Outcome]:
         return [cell.done(verdict, f"no ReadWriteMany volume could be provisioned ({detail})")]
     try:
         return [_persist(ctx, cell, vm)]
-    except (ConsoleError, ProbeError, BootFailure, WaitFailed, KubeError) as error:
-        return [cell.done("inconclusive", f"could not complete: {short(error)}")]
+    except STEP_ERRORS as error:
+        return [outcome_of(cell, error)]
     finally:
         vm.delete()
 

@@ -19,12 +19,12 @@ import time
 from typing import Any
 
 from suite.checks.base import Cell, ClassContext, Outcome
-from suite.cluster.errors import KubeError, WaitFailed, WaitTimeout
-from suite.guest.console import ConsoleError
+from suite.checks.failures import STEP_ERRORS, outcome_of
+from suite.cluster.errors import WaitTimeout
 from suite.guest.probe import ProbeError
 from suite.vm import memo
-from suite.vm.evidence import short
-from suite.vm.guestvm import BootFailure, GuestVM
+from suite.vm.errors import BootFailure
+from suite.vm.guestvm import GuestVM
 from suite.vm.manifests import VM_API, DataDisk, datavolume_spec
 
 ANN_DEFAULT_VIRT = "storageclass.kubevirt.io/is-default-virt-class"
@@ -87,8 +87,8 @@ def assess(ctx: ClassContext) -> list[Outcome]:
                           "could be started")]
     try:
         return [_move(ctx, cell, vm, source)]
-    except (ConsoleError, ProbeError, BootFailure, WaitFailed, KubeError) as error:
-        return [cell.done("inconclusive", f"could not complete: {short(error)}")]
+    except STEP_ERRORS as error:
+        return [outcome_of(cell, error)]
     finally:
         vm.delete()
 

@@ -11,28 +11,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from suite.vm import memo, pool
-from suite.vm.guestvm import BootFailure, GuestVM
+from suite.vm.errors import BootFailure, NoVolume
+from suite.vm.guestvm import GuestVM
 from suite.vm.manifests import DataDisk
 
 if TYPE_CHECKING:
     from suite.checks.base import ClassContext
 
 SERIAL = "kvsdata"
-
-
-class NoVolume(Exception):
-    """No candidate mode gave a running VM; `attempts` maps 'Mode/Access' to the reason."""
-
-    def __init__(self, attempts: dict[str, str], kinds: set[str]) -> None:
-        detail = "; ".join(f"{k}: {v}" for k, v in attempts.items()) or "no mode to try"
-        super().__init__(f"no volume of the class could be provisioned ({detail})")
-        self.attempts, self.kinds = attempts, kinds
-
-    @property
-    def verdict(self) -> str:
-        """`skipped` when the storage gave no volume (refused / hung), `inconclusive` when
-        VMs failed for other reasons (image pull, scheduling): the environment's fault."""
-        return "inconclusive" if "failed" in self.kinds else "skipped"
 
 
 def data_disk(ctx: ClassContext, vm_name: str, mode: str, access: str,

@@ -18,6 +18,7 @@ from suite.cluster.waits import poll_until
 from suite.guest.console import ConsoleError, ConsoleSession, ConsoleTimeout, Credentials
 from suite.guest.probe import GUEST_PATH, Probe
 from suite.vm import claims
+from suite.vm.errors import BootFailure
 from suite.vm.manifests import CDI_API, VM_API, DataDisk, GuestSpec, virtual_machine
 from suite.vm.naming import unique_name
 from suite.vm.userdata import ensure_secret
@@ -37,14 +38,6 @@ PERSIST_MAX_S = 120.0
 PROBE_WAIT_S = 120.0
 PROGRESS_EVERY_S = 30.0
 TOOLS_KEY = "guestTools"  # ctx.shared: what the first login learned about the guest
-
-
-class BootFailure(Exception):
-    """The VM did not come up; `kind` is refused | hung | failed."""
-
-    def __init__(self, kind: str, message: str, evidence: dict[str, Any]) -> None:
-        super().__init__(message)
-        self.kind, self.message, self.evidence = kind, message, evidence
 
 
 def guest_spec(ctx: ClassContext) -> GuestSpec:
