@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 # The catalogue lives in suite.capabilities; families (and code written before it moved)
 # import these names from here too.
 from suite.capabilities import CAPABILITIES, FAMILY_CAPABILITIES, VERDICTS, Outcome, Verdict
+from suite.vm.memo import ModeMemo
+from suite.vm.pool import VMPool
 
 if TYPE_CHECKING:
     from suite.cluster.kube import Kube
@@ -46,6 +48,10 @@ class ClassContext:
     # Outcomes of the families that already ran for this class (provision runs first),
     # e.g. to pick a volume mode that provisioned; read-only for families.
     outcomes: dict[str, Outcome] = field(default_factory=dict)
+    # What provisioning learned about the class's modes, and its idle running VMs: the
+    # class's own, for the run's lifetime (the session makes one context per class).
+    memo: ModeMemo = field(default_factory=ModeMemo)
+    pool: VMPool = field(default_factory=VMPool)
     # Facts the families of one class learn once and share (the guest's tools, the
     # user-data Secret); whatever is created still goes through ``kube.create``.
     shared: dict[str, Any] = field(default_factory=dict)

@@ -50,7 +50,7 @@ def assess(ctx: ClassContext) -> list[Outcome]:
     if ran and ctx.profile.scale.fio_vms > 1:  # the same jobs in N VMs at once
         from suite.checks.perf_parallel import run_parallel
 
-        area = getattr(ctx.profile.fio, "size_bytes", None) or DEFAULT_AREA_BYTES
+        area = ctx.profile.fio.size_bytes or DEFAULT_AREA_BYTES
         run_parallel(ctx, cell, next(iter(ran)), jobs, area,
                      lambda vm, disk, text: _execute(ctx, vm, disk, text))
     return [_verdict(cell, ran)]
@@ -84,15 +84,14 @@ def missing_fio(ctx: ClassContext) -> str | None:
     """Why the guest has no fio and how to fix it, when a login showed it missing."""
     tools = ctx.shared.get(TOOLS_KEY) or {}
     guest = ctx.profile.guest
-    uses_libaio = any(getattr(job, "ioengine", "") == "libaio"
-                      for job in getattr(ctx.profile.fio, "jobs", None) or ())
+    uses_libaio = any(job.ioengine == "libaio" for job in ctx.profile.fio.jobs)
     if tools.get("fio") and tools.get("libaio") is False and uses_libaio:
         return (f"fio in the guest image {guest.image} cannot load its libaio engine, which "
                 "the job set uses; add fio-engine-libaio to guest.packages (Fedora) or use "
                 "an image whose fio has it")
     if tools.get("fio") is not False:
         return None
-    packages = list(getattr(guest, "packages", ()) or ())
+    packages = list(guest.packages)
     tried = (f"cloud-init could not install {', '.join(packages)} "
              f"(cloud-init status: {tools.get('cloudInit') or 'unknown'})" if packages
              else "guest.packages is empty")

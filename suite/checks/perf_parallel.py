@@ -52,7 +52,7 @@ def measure_parallel(ctx: ClassContext, mode: str, jobs: list, area_bytes: int,
             vm, disk = pair
             barrier.wait()  # every guest is logged in: start fio together
             return run_job_set(lambda text: execute(vm, disk, text), jobs, size_bytes=area,
-                               repeats=getattr(ctx.profile.fio, "repeats", 1) or 1)
+                               repeats=ctx.profile.fio.repeats)
 
         with ThreadPoolExecutor(max_workers=count, thread_name_prefix="pfio") as pool:
             futures = [pool.submit(one, pair) for pair in vms]

@@ -21,7 +21,7 @@ from suite.checks.failures import STEP_ERRORS, outcome_of
 from suite.cluster.errors import WaitTimeout
 from suite.cluster.waits import poll_until
 from suite.guest.probe import ProbeError, parse_fields
-from suite.vm import claims, memo
+from suite.vm import claims
 from suite.vm.acquire import data_disk, start_and_wait
 from suite.vm.guestvm import GuestVM, guest_spec
 from suite.vm.manifests import virtual_machine
@@ -82,11 +82,11 @@ def assess(ctx: ClassContext) -> list[Outcome]:
 def _boot(ctx: ClassContext) -> tuple[StatefulVM | None, dict[str, str], set[str]]:
     attempts: dict[str, str] = {}
     kinds: set[str] = set()
-    for (mode, acc), finding in memo.findings(ctx.run_id, ctx.storage_class).items():
+    for (mode, acc), finding in ctx.memo.findings().items():
         if acc == "ReadWriteMany" and finding.status in ("refused", "hung"):
             attempts[f"{mode}/{acc}"] = f"{finding.status} earlier: {finding.message}"
             kinds.add(finding.status)
-    for mode, acc in memo.candidates(ctx.run_id, ctx.storage_class, ctx.facts,
+    for mode, acc in ctx.memo.candidates(ctx.facts,
                                      access=("ReadWriteMany",)):
         vm = StatefulVM(ctx, "state", [])
         vm.disks = [data_disk(ctx, vm.name, mode, acc)]

@@ -110,7 +110,7 @@ def _boot_on(ctx: ClassContext, source: str) -> GuestVM | None:
 
 
 def _target_disk(ctx: ClassContext, vm: GuestVM) -> DataDisk:
-    pairs = memo.candidates(ctx.run_id, ctx.storage_class, ctx.facts)
+    pairs = ctx.memo.candidates(ctx.facts)
     mode, access = pairs[0] if pairs else ("Filesystem", "ReadWriteOnce")
     return DataDisk(name=f"{vm.name}-dst", serial=SERIAL, storage_class=ctx.storage_class,
                     volume_mode=mode, access_mode=access,
