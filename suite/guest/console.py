@@ -21,6 +21,7 @@ from typing import Any
 
 import websocket
 
+from suite.cluster.errors import Cancelled
 from suite.cluster.waits import poll_until
 from suite.guest.transport import console_url, websocket_options
 
@@ -82,7 +83,7 @@ class ConsoleSession:
         cancel: threading.Event | None = None,
     ) -> None:
         self.namespace, self.vmi, self.credentials = namespace, vmi, credentials
-        self.cancel = cancel  # the run's: Ctrl-C stops retrying the connection at once
+        self.cancel = cancel  # the run's: Ctrl-C ends connecting, logging in and commands
         self.login_timeout_s = login_timeout_s
         self._api_client, self._connect = api_client, connect
         self._ws: Any = None
@@ -162,6 +163,9 @@ class ConsoleSession:
             if match:
                 self._buffer = ""
                 return CommandResult(int(match.group(2)), match.group(1))
+            if self.cancel is not None and self.cancel.is_set():
+                self._send("\x03")  # the run is interrupted: stop the command too
+                raise Cancelled(f"run interrupted while '{command[:60]}' ran on {self.vmi}")
             if time.monotonic() > deadline:
                 seen = self._buffer
                 self._send("\x03")  # leave the shell usable for the next command
@@ -183,6 +187,8 @@ class ConsoleSession:
         self._drain(0.5)  # whatever the guest printed while nobody was attached
         stage, sent_at = "connect", 0.0
         while time.monotonic() < deadline:
+            if self.cancel is not None and self.cancel.is_set():
+                raise Cancelled(f"run interrupted while logging in to {self.vmi}")
             if self._receive():
                 continue
             text, now = clean(self._buffer), time.monotonic()
