@@ -22,6 +22,7 @@ from suite.vm.pool import VMPool
 if TYPE_CHECKING:
     from suite.cluster.kube import Kube
     from suite.config.profile import RunProfile
+    from suite.vm.guestvm import GuestTools
 
 
 @dataclass
@@ -52,9 +53,10 @@ class ClassContext:
     # class's own, for the run's lifetime (the session makes one context per class).
     memo: ModeMemo = field(default_factory=ModeMemo)
     pool: VMPool = field(default_factory=VMPool)
-    # Facts the families of one class learn once and share (the guest's tools, the
-    # user-data Secret); whatever is created still goes through ``kube.create``.
-    shared: dict[str, Any] = field(default_factory=dict)
+    # Facts the families of one class learn once and share: what the first login saw of
+    # the guest image, and the class's user-data Secret (created through ``kube.create``).
+    guest_tools: GuestTools | None = None
+    user_data_secret: str | None = None
 
 
 Family = Callable[[ClassContext], list[Outcome]]

@@ -19,7 +19,7 @@ from suite.guest.probe import FIO_NOT_FOUND, ProbeError
 from suite.vm.acquire import boot_any, release
 from suite.vm.errors import NoVolume
 from suite.vm.evidence import short
-from suite.vm.guestvm import TOOLS_KEY, GuestVM
+from suite.vm.guestvm import GuestVM
 from suite.vm.manifests import DataDisk
 
 MODES = ("Block", "Filesystem")
@@ -82,18 +82,20 @@ def _measure(ctx: ClassContext, cell: Cell, mode: str, jobs: list) -> PerfResult
 
 def missing_fio(ctx: ClassContext) -> str | None:
     """Why the guest has no fio and how to fix it, when a login showed it missing."""
-    tools = ctx.shared.get(TOOLS_KEY) or {}
+    tools = ctx.guest_tools
+    if tools is None:  # no login yet: nothing known
+        return None
     guest = ctx.profile.guest
     uses_libaio = any(job.ioengine == "libaio" for job in ctx.profile.fio.jobs)
-    if tools.get("fio") and tools.get("libaio") is False and uses_libaio:
+    if tools.fio and not tools.libaio and uses_libaio:
         return (f"fio in the guest image {guest.image} cannot load its libaio engine, which "
                 "the job set uses; add fio-engine-libaio to guest.packages (Fedora) or use "
                 "an image whose fio has it")
-    if tools.get("fio") is not False:
+    if tools.fio:
         return None
     packages = list(guest.packages)
     tried = (f"cloud-init could not install {', '.join(packages)} "
-             f"(cloud-init status: {tools.get('cloudInit') or 'unknown'})" if packages
+             f"(cloud-init status: {tools.cloud_init or 'unknown'})" if packages
              else "guest.packages is empty")
     return (f"fio is not in the guest image {guest.image} and {tried}; set guest.image to "
             "an image that contains fio (air-gapped clusters: a mirrored one) or make "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from suite.cluster.errors import Cancelled, Conflict, NotFound
@@ -37,7 +38,15 @@ VM_ERRORS = ("ErrorUnschedulable", "DataVolumeError", "ErrImagePull", "ImagePull
 PERSIST_MAX_S = 120.0
 PROBE_WAIT_S = 120.0
 PROGRESS_EVERY_S = 30.0
-TOOLS_KEY = "guestTools"  # ctx.shared: what the first login learned about the guest
+
+
+@dataclass(frozen=True)
+class GuestTools:
+    """What the first login of a class saw of the guest image (``ctx.guest_tools``)."""
+
+    fio: bool
+    libaio: bool  # fio's libaio engine loads (False without fio)
+    cloud_init: str  # `cloud-init status` after the wait, e.g. done / error
 
 
 def guest_spec(ctx: ClassContext) -> GuestSpec:
@@ -256,13 +265,11 @@ class GuestVM:
 
     def _learn_tools(self, probe: Probe) -> None:
         """Once per class: whether the guest has fio, so perf knows before booting."""
-        tools = self.ctx.shared.setdefault(TOOLS_KEY, {})
-        if "fio" not in tools:
-            tools["fio"] = probe.has("fio")
-            tools["cloudInit"] = self.cloud_init
+        if self.ctx.guest_tools is None:
+            fio = probe.has("fio")
             # Fedora ships fio's libaio engine as its own package (fio-engine-libaio)
-            tools["libaio"] = tools["fio"] and self._run(
-                "fio --enghelp=libaio >/dev/null 2>&1", 30)[0] == 0
+            libaio = fio and self._run("fio --enghelp=libaio >/dev/null 2>&1", 30)[0] == 0
+            self.ctx.guest_tools = GuestTools(fio, libaio, self.cloud_init)
 
     def _await_probe(self) -> None:
         # cloud-init may still be writing files when the login prompt first appears
