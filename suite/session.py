@@ -138,7 +138,7 @@ class Session:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         live = bool(reporter is not None and getattr(reporter, "isatty", False)
                     and reporter._tw.hasmarkup and self.config.option.verbose >= 0)
-        if not live:
+        if not live or reporter is None:
             return Progress(lambda text: self.say(text.rstrip("\n")), live=False)
         return Progress(self._terminal_write, live=True, width=reporter._tw.fullwidth,
                         column=lambda: reporter._tw.width_of_current_line)

@@ -16,10 +16,13 @@ from typing import TYPE_CHECKING, Any
 # The catalogue lives in suite.capabilities; families (and code written before it moved)
 # import these names from here too.
 from suite.capabilities import CAPABILITIES, FAMILY_CAPABILITIES, VERDICTS, Outcome, Verdict
+from suite.vm.memo import ModeMemo
+from suite.vm.pool import VMPool
 
 if TYPE_CHECKING:
     from suite.cluster.kube import Kube
     from suite.config.profile import RunProfile
+    from suite.vm.guestvm import GuestTools
 
 
 @dataclass
@@ -46,9 +49,14 @@ class ClassContext:
     # Outcomes of the families that already ran for this class (provision runs first),
     # e.g. to pick a volume mode that provisioned; read-only for families.
     outcomes: dict[str, Outcome] = field(default_factory=dict)
-    # Facts the families of one class learn once and share (the guest's tools, the
-    # user-data Secret); whatever is created still goes through ``kube.create``.
-    shared: dict[str, Any] = field(default_factory=dict)
+    # What provisioning learned about the class's modes, and its idle running VMs: the
+    # class's own, for the run's lifetime (the session makes one context per class).
+    memo: ModeMemo = field(default_factory=ModeMemo)
+    pool: VMPool = field(default_factory=VMPool)
+    # Facts the families of one class learn once and share: what the first login saw of
+    # the guest image, and the class's user-data Secret (created through ``kube.create``).
+    guest_tools: GuestTools | None = None
+    user_data_secret: str | None = None
 
 
 Family = Callable[[ClassContext], list[Outcome]]

@@ -23,19 +23,18 @@ from typing import Any
 
 from suite.checks.base import Cell, ClassContext, Outcome
 from suite.checks.clone import _datavolume_seconds, _strategy
-from suite.cluster.errors import KubeError, WaitFailed, WaitTimeout
-from suite.guest.console import ConsoleError
+from suite.checks.failures import STEP_ERRORS, outcome_of
+from suite.cluster.errors import KubeError
 from suite.guest.pattern import zero_sha256
-from suite.guest.probe import ProbeError
-from suite.vm.acquire import NoVolume, boot_any
+from suite.vm.acquire import boot_any
+from suite.vm.errors import BootFailure, NoVolume
 from suite.vm.evidence import short
-from suite.vm.guestvm import BootFailure, GuestVM
+from suite.vm.guestvm import GuestVM
 from suite.vm.manifests import DataDisk
 
 HEADROOM_BYTES = 4 << 20
 SERIAL = "bootimg"
 STORAGE_FAILURES = ("refused", "hung")  # the storage refused or never completed a clone
-GUEST_ERRORS = (ConsoleError, ProbeError, WaitTimeout, WaitFailed, KubeError)
 
 
 @dataclass
@@ -57,16 +56,15 @@ def assess(ctx: ClassContext) -> list[Outcome]:
     try:
         golden, disk = boot_any(ctx, "golden")
     except NoVolume as error:
-        return [cell.done(error.verdict, str(error))]
+        return [outcome_of(cell, error)]
     try:
         try:
             image = min(ctx.profile.scale.bootstorm_image_bytes,
                         golden.probe.size(disk.serial) - HEADROOM_BYTES)
             sha = golden.probe.write(disk.serial, 0, image, f"storm-{secrets.token_hex(3)}")
             golden.stop()
-        except (*GUEST_ERRORS, BootFailure) as error:
-            return [cell.done("inconclusive", f"could not prepare the golden disk: "
-                              f"{short(error)}")]
+        except STEP_ERRORS as error:
+            return [outcome_of(cell, error, "could not prepare the golden disk")]
         cell.evidence.update(goldenClaim=disk.claim_name, imageBytes=image, sourceSha256=sha)
         boots = storm(ctx, disk, image)
     finally:
@@ -113,7 +111,7 @@ def _follow(ctx: ClassContext, vm: GuestVM, started: float, image: int) -> Boot:
     except BootFailure as failure:
         boot.failure, boot.kind = failure.message, failure.kind
         boot.strategy = boot.strategy or _safe_strategy(ctx, disk)
-    except GUEST_ERRORS as error:
+    except STEP_ERRORS as error:  # after BootFailure: the guest or the cluster
         boot.failure, boot.kind = short(error), "guest"
     finally:
         vm.close()

@@ -14,14 +14,13 @@ import time
 from datetime import datetime
 
 from suite.checks.base import Cell, ClassContext, Outcome
-from suite.cluster.errors import KubeError, WaitFailed, WaitTimeout
-from suite.guest.console import ConsoleError
+from suite.checks.failures import STEP_ERRORS, outcome_of
+from suite.cluster.errors import KubeError
 from suite.guest.pattern import zero_sha256
-from suite.guest.probe import ProbeError
 from suite.vm import claims
-from suite.vm.acquire import NoVolume, boot_any
-from suite.vm.evidence import short
-from suite.vm.guestvm import BootFailure, GuestVM
+from suite.vm.acquire import boot_any
+from suite.vm.errors import BootFailure, NoVolume
+from suite.vm.guestvm import GuestVM
 from suite.vm.manifests import CDI_API, DataDisk
 
 DATA_BYTES = 8 << 20
@@ -34,11 +33,11 @@ def assess(ctx: ClassContext) -> list[Outcome]:
     try:
         source, disk = boot_any(ctx, "clonesrc")
     except NoVolume as error:
-        return [cell.done(error.verdict, str(error))]
+        return [outcome_of(cell, error)]
     try:
         return [_clone(ctx, cell, source, disk)]
-    except (ConsoleError, ProbeError, BootFailure, WaitTimeout, WaitFailed, KubeError) as error:
-        return [cell.done("inconclusive", f"could not complete: {short(error)}")]
+    except STEP_ERRORS as error:
+        return [outcome_of(cell, error)]
     finally:
         source.delete()
 

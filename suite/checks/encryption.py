@@ -15,14 +15,13 @@ from __future__ import annotations
 import secrets
 
 from suite.checks.base import Cell, ClassContext, Outcome
+from suite.checks.failures import STEP_ERRORS, outcome_of
 from suite.cluster.declared import declarations, encryption_parameters
-from suite.cluster.errors import Forbidden, Invalid, KubeError, WaitFailed, WaitTimeout
-from suite.guest.console import ConsoleError
-from suite.guest.probe import ProbeError
+from suite.cluster.errors import Forbidden, Invalid
 from suite.vm import claims, nodecheck
-from suite.vm.acquire import NoVolume, boot_any, release
-from suite.vm.evidence import short
-from suite.vm.guestvm import BootFailure, GuestVM
+from suite.vm.acquire import boot_any, release
+from suite.vm.errors import NoVolume
+from suite.vm.guestvm import GuestVM
 from suite.vm.manifests import DataDisk
 
 MARKER_BYTES = 4 << 20
@@ -50,16 +49,16 @@ def assess(ctx: ClassContext) -> list[Outcome]:
     try:
         vm, disk = boot_any(ctx, "crypt")
     except NoVolume as error:
-        return [cell.done(error.verdict, str(error))]
+        return [outcome_of(cell, error)]
     try:
         outcome = _verify(ctx, cell, vm, disk)
     except (Forbidden, Invalid) as refused:
         vm.delete()
         return [cell.done("inconclusive", f"the privileged node pod was refused: "
                           f"{refused.message}; allow privileged pods in the run namespace")]
-    except (ConsoleError, ProbeError, BootFailure, WaitTimeout, WaitFailed, KubeError) as error:
+    except STEP_ERRORS as error:
         vm.delete()
-        return [cell.done("inconclusive", f"could not complete: {short(error)}")]
+        return [outcome_of(cell, error)]
     release(ctx, vm)  # the node check left the VM as it was
     return [outcome]
 

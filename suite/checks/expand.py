@@ -20,21 +20,23 @@ import time
 from typing import TYPE_CHECKING
 
 from suite.checks.base import Cell, ClassContext, Outcome
+from suite.checks.failures import GUEST_ERRORS, outcomes_of
 from suite.cluster.errors import Forbidden, Invalid
-from suite.guest.console import ConsoleError
-from suite.guest.probe import ProbeError
+from suite.cluster.waits import poll_until
 from suite.quantity import parse_quantity
 from suite.vm import claims
-from suite.vm.acquire import NoVolume, boot_any
-from suite.vm.evidence import short
+from suite.vm.acquire import boot_any
+from suite.vm.errors import NoVolume
 from suite.vm.growth import Expectation, claim_overhead
-from suite.vm.guestvm import BootFailure, GuestVM
+from suite.vm.guestvm import GuestVM
 from suite.vm.manifests import DataDisk
 
 if TYPE_CHECKING:  # the profile imports the check catalogue; a runtime import would cycle
     from suite.config.profile import Timeouts
 
 DATA_BYTES = 4 << 20
+CLAIM_POLL_S = 1.0  # the claim's capacity and events, while the resizer works
+GUEST_POLL_S = 2.0  # the guest's view of the disk size (a console command each time)
 GATE_OFF = ("KubeVirt's ExpandDisks feature gate is off (not in the KubeVirt CR's "
             "featureGates)")
 
@@ -49,7 +51,7 @@ def assess(ctx: ClassContext) -> list[Outcome]:
     try:
         vm, disk = boot_any(ctx, "expand")
     except NoVolume as error:
-        return [c.done(error.verdict, str(error)) for c in (offline, online)]
+        return outcomes_of((offline, online), error)
     try:
         sha = vm.probe.write(disk.serial, 0, DATA_BYTES, "expand-before")
         sizes = ctx.profile.sizes
@@ -59,9 +61,8 @@ def assess(ctx: ClassContext) -> list[Outcome]:
         online.restart()
         results.append(_online(ctx, online, vm, disk, sha, step))
         return results
-    except (ConsoleError, ProbeError, BootFailure) as error:
-        reason = f"guest step failed: {short(error)}"
-        return [offline.done("inconclusive", reason), online.done("inconclusive", reason)]
+    except GUEST_ERRORS as error:  # only the guest's: a cluster error is a check error here
+        return outcomes_of((offline, online), error, "guest step failed")
     finally:
         vm.delete()
 
@@ -92,15 +93,15 @@ def _controller_done(claim: dict, wanted: int) -> bool:
 
 def _storage_grown(ctx: ClassContext, disk: DataDisk, wanted: int, timeout_s: float
                    ) -> tuple[bool, str | None, dict]:
-    deadline = time.monotonic() + timeout_s
-    while True:
+    def sample() -> tuple[bool, str | None, dict]:
         claim = claims.get_claim(ctx.kube, disk.claim_name, ctx.namespace) or {}
         if _controller_done(claim, wanted):
             return True, None, claim
-        refusal = claims.resize_refusal(ctx.kube, claim)
-        if refusal or time.monotonic() > deadline:
-            return False, refusal, claim
-        time.sleep(1.0)
+        return False, claims.resize_refusal(ctx.kube, claim), claim
+
+    return poll_until(sample, lambda seen: seen[0] or bool(seen[1]), timeout_s=timeout_s,
+                      interval_s=CLAIM_POLL_S, what=f"claim {disk.claim_name} to grow",
+                      cancel=ctx.cancelled, last_on_timeout=True)
 
 
 def _offline(ctx: ClassContext, cell: Cell, vm: GuestVM, disk: DataDisk, sha: str,
@@ -167,7 +168,9 @@ def _await_guest(ctx: ClassContext, cell: Cell, vm: GuestVM, disk: DataDisk, sha
     is up: `expand_s` in all, `expand_grace_s` once the platform reports the new size."""
     timeouts = ctx.profile.timeouts
     deadline, grace_end = time.monotonic() + timeouts.expand_s, float("inf")
-    while True:
+
+    def sample() -> Outcome | None:
+        nonlocal grace_end
         claim = claims.get_claim(ctx.kube, disk.claim_name, ctx.namespace) or {}
         vmi = vm.vmi()
         size = vm.probe.size(disk.serial)
@@ -189,7 +192,15 @@ def _await_guest(ctx: ClassContext, cell: Cell, vm: GuestVM, disk: DataDisk, sha
             return cell.done("broken", _unseen(claim, size, when, timeouts, grace_end < deadline),
                              guestSizeBefore=before, guestSizeAfter=size,
                              claim=claims.claim_summary(claim), **expect.evidence(size))
-        time.sleep(2.0)
+        return None
+
+    # The deadline moves (the grace starts when the platform reports the size), so the
+    # sample itself decides when the wait is over.
+    outcome = poll_until(sample, lambda decided: decided is not None, timeout_s=None,
+                         interval_s=GUEST_POLL_S, what=f"the guest to see {vm.name}'s disk grow",
+                         cancel=ctx.cancelled)
+    assert outcome is not None
+    return outcome
 
 
 def _unseen(claim: dict, size: int, when: str, timeouts: Timeouts, in_grace: bool) -> str:

@@ -21,14 +21,13 @@ import zlib
 from typing import Any
 
 from suite.checks.base import Cell, ClassContext, Outcome
+from suite.checks.failures import STEP_ERRORS, outcome_of
 from suite.checks.gates import gate_off, gate_off_reason
-from suite.cluster.errors import KubeError, WaitFailed, WaitTimeout
-from suite.guest.console import ConsoleError
+from suite.cluster.errors import KubeError, WaitTimeout
 from suite.guest.pattern import zero_sha256
-from suite.guest.probe import ProbeError
-from suite.vm.acquire import NoVolume, boot_any
-from suite.vm.evidence import short
-from suite.vm.guestvm import BootFailure, GuestVM
+from suite.vm.acquire import boot_any
+from suite.vm.errors import NoVolume
+from suite.vm.guestvm import GuestVM
 from suite.vm.manifests import DataDisk
 
 EXPORT_API = "export.kubevirt.io/v1beta1"
@@ -51,13 +50,13 @@ def assess(ctx: ClassContext) -> list[Outcome]:
     try:
         vm, disk = boot_any(ctx, "export")
     except NoVolume as error:
-        return [cell.done(error.verdict, str(error))]
+        return [outcome_of(cell, error)]
     try:
         return [_export(ctx, cell, vm, disk)]
     except Refused as refusal:
         return [cell.done("unsupported", f"KubeVirt refused the export: {refusal}")]
-    except (ConsoleError, ProbeError, BootFailure, WaitFailed, KubeError, OSError) as error:
-        return [cell.done("inconclusive", f"could not complete: {short(error)}")]
+    except (*STEP_ERRORS, OSError) as error:  # OSError: the download itself
+        return [outcome_of(cell, error)]
     finally:
         vm.delete()
 

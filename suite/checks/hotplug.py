@@ -14,19 +14,21 @@ import time
 from typing import Any
 
 from suite.checks.base import Cell, ClassContext, Outcome
+from suite.checks.failures import STEP_ERRORS, outcome_of
 from suite.checks.gates import gate_off, gate_off_reason
-from suite.cluster.errors import KubeError, WaitFailed, WaitTimeout
-from suite.guest.console import ConsoleError
+from suite.cluster.errors import KubeError, WaitTimeout
+from suite.cluster.waits import poll_until
 from suite.guest.probe import ProbeError
-from suite.vm.acquire import NoVolume, boot_any, release
-from suite.vm.evidence import short
-from suite.vm.guestvm import BootFailure, GuestVM
+from suite.vm.acquire import boot_any, release
+from suite.vm.errors import NoVolume
+from suite.vm.guestvm import GuestVM
 from suite.vm.manifests import VM_API, DataDisk, datavolume
 
 GATE = "HotplugVolumes"
 SERIAL = "kvshotplug"
 DATA_BYTES = 4 << 20
 SEEN_WAIT_S = 30.0  # a real guest's udev may name the disk a moment after Ready
+SEEN_POLL_S = 1.0
 MISSING = 3  # the probe's exit status for a disk it cannot find
 
 
@@ -42,7 +44,7 @@ def assess(ctx: ClassContext) -> list[Outcome]:
     try:
         vm, disk = boot_any(ctx, "hotplug")
     except NoVolume as error:
-        return [cell.done(error.verdict, str(error))]
+        return [outcome_of(cell, error)]
     keep = False
     try:
         outcome = _hotplug(ctx, cell, vm, disk)
@@ -50,8 +52,8 @@ def assess(ctx: ClassContext) -> list[Outcome]:
         return [outcome]
     except Refused as refusal:
         return [cell.done("unsupported", f"KubeVirt refused the hotplug: {refusal}")]
-    except (ConsoleError, ProbeError, BootFailure, WaitFailed, KubeError) as error:
-        return [cell.done("inconclusive", f"could not complete: {short(error)}")]
+    except STEP_ERRORS as error:
+        return [outcome_of(cell, error)]
     finally:
         if keep:
             release(ctx, vm)
@@ -132,15 +134,16 @@ def _wait_entry(ctx: ClassContext, vm: GuestVM, volume: str, wanted: Any,
 
 def _sees(vm: GuestVM, wanted: bool) -> bool:
     """Whether the guest sees the disk, waiting a little for it to become `wanted`."""
-    deadline = time.monotonic() + SEEN_WAIT_S
-    while True:
+    def seen() -> bool:
         try:
             vm.probe.size(SERIAL)
-            seen = True
         except ProbeError as error:
             if error.code != MISSING:
                 raise
-            seen = False
-        if seen == wanted or time.monotonic() > deadline:
-            return seen
-        time.sleep(1.0)
+            return False
+        return True
+
+    return poll_until(seen, lambda now: now == wanted, timeout_s=SEEN_WAIT_S,
+                      interval_s=SEEN_POLL_S, what=f"the guest of {vm.name} to "
+                      f"{'see' if wanted else 'lose'} disk {SERIAL}",
+                      cancel=vm.ctx.cancelled, last_on_timeout=True)

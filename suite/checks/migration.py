@@ -14,18 +14,20 @@ import secrets
 import time
 
 from suite.checks.base import Cell, ClassContext, Outcome
-from suite.cluster.errors import BadRequest, Invalid, KubeError, WaitFailed, WaitTimeout
+from suite.checks.failures import STEP_ERRORS, outcome_of
+from suite.cluster.errors import BadRequest, Invalid, WaitTimeout
 from suite.guest.console import ConsoleError
 from suite.guest.probe import ProbeError
-from suite.vm.acquire import NoVolume, boot_any, release
-from suite.vm.evidence import short
-from suite.vm.guestvm import BootFailure, GuestVM
+from suite.vm.acquire import boot_any, release
+from suite.vm.errors import NoVolume
+from suite.vm.guestvm import GuestVM
 from suite.vm.manifests import VM_API, DataDisk, migration
 from suite.vm.naming import unique_name
 
 LOOP_OFFSET = 16 << 20
 MAX_BLOCKS = 1 << 20  # the writer must outlast the migration; verify streams
 WARMUP_BLOCKS = 16
+WARMUP_WAIT_S = 60.0  # for the writer to start before the migration
 AFTER_BLOCKS = 16
 AFTER_WAIT_S = 60.0
 
@@ -48,8 +50,8 @@ def assess(ctx: ClassContext) -> list[Outcome]:
     try:
         outcome = _migrate(ctx, cell, vm, disk)
         return [outcome]
-    except (ConsoleError, ProbeError, BootFailure, WaitTimeout, WaitFailed, KubeError) as error:
-        return [cell.done("inconclusive", f"could not complete: {short(error)}")]
+    except STEP_ERRORS as error:
+        return [outcome_of(cell, error)]
     finally:
         if outcome is not None and outcome.verdict in ("supported", "unsupported"):
             release(ctx, vm)
@@ -82,13 +84,13 @@ def _migrate(ctx: ClassContext, cell: Cell, vm: GuestVM, disk: DataDisk) -> Outc
     seed = f"migr-{secrets.token_hex(3)}"
     blocks = min(MAX_BLOCKS, (vm.probe.size(disk.serial) - LOOP_OFFSET) // 4096)
     vm.probe.loop_write(disk.serial, LOOP_OFFSET, blocks, seed)
-    before = _await_blocks(vm, disk, WARMUP_BLOCKS, 60.0)
+    before = vm.await_blocks(disk.serial, WARMUP_BLOCKS, WARMUP_WAIT_S)
     vm.close()  # the console may drop when the VMI moves; log in again afterwards
     result = _run_migration(ctx, cell, vm)
     if isinstance(result, Outcome):
         _stop_quietly(vm, disk)
         return result
-    after = _await_blocks(vm, disk, before + AFTER_BLOCKS, AFTER_WAIT_S)
+    after = vm.await_blocks(disk.serial, before + AFTER_BLOCKS, AFTER_WAIT_S)
     stopped = vm.probe.loop_stop(disk.serial).written
     cell.evidence.update(blocksBeforeMigration=before, blocksSeenAfter=after,
                          blocksWritten=stopped)
@@ -108,15 +110,6 @@ def _migrate(ctx: ClassContext, cell: Cell, vm: GuestVM, disk: DataDisk) -> Outc
     return cell.done("supported", f"migrated {cell.evidence['sourceNode']} -> "
                      f"{cell.evidence.get('targetNode')} in {cell.evidence['migrationSeconds']}s "
                      f"while writing; all {stopped} blocks verified")
-
-
-def _await_blocks(vm: GuestVM, disk: DataDisk, wanted: int, timeout_s: float) -> int:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        state = vm.probe.loop_status(disk.serial)
-        if state.written >= wanted or not state.running or time.monotonic() > deadline:
-            return state.written
-        time.sleep(0.5)
 
 
 def _migration_done(obj: dict) -> bool:

@@ -10,15 +10,16 @@ fix, never a crash.
 from __future__ import annotations
 
 from suite.checks.base import Cell, ClassContext, Outcome
+from suite.checks.failures import GUEST_ERRORS
 from suite.cluster.errors import KubeError
 from suite.fio.compat import refusal_in
 from suite.fio.errors import FioError
 from suite.fio.runner import FioUnavailable, PerfResult, run_job_set
-from suite.guest.console import ConsoleError
 from suite.guest.probe import FIO_NOT_FOUND, ProbeError
-from suite.vm.acquire import NoVolume, boot_any, release
+from suite.vm.acquire import boot_any, release
+from suite.vm.errors import NoVolume
 from suite.vm.evidence import short
-from suite.vm.guestvm import TOOLS_KEY, BootFailure, GuestVM
+from suite.vm.guestvm import GuestVM
 from suite.vm.manifests import DataDisk
 
 MODES = ("Block", "Filesystem")
@@ -40,7 +41,7 @@ def assess(ctx: ClassContext) -> list[Outcome]:
             result = _measure(ctx, cell, mode, jobs)
         except FioUnavailable as error:
             return [cell.done("inconclusive", missing_fio(ctx) or str(error))]
-        except (ConsoleError, ProbeError, BootFailure, KubeError, FioError) as error:
+        except (*GUEST_ERRORS, KubeError, FioError) as error:  # evidence of the mode, no verdict
             cell.evidence.setdefault("errors", {})[mode] = short(error)
             continue
         if result is not None:
@@ -49,7 +50,7 @@ def assess(ctx: ClassContext) -> list[Outcome]:
     if ran and ctx.profile.scale.fio_vms > 1:  # the same jobs in N VMs at once
         from suite.checks.perf_parallel import run_parallel
 
-        area = getattr(ctx.profile.fio, "size_bytes", None) or DEFAULT_AREA_BYTES
+        area = ctx.profile.fio.size_bytes or DEFAULT_AREA_BYTES
         run_parallel(ctx, cell, next(iter(ran)), jobs, area,
                      lambda vm, disk, text: _execute(ctx, vm, disk, text))
     return [_verdict(cell, ran)]
@@ -81,19 +82,20 @@ def _measure(ctx: ClassContext, cell: Cell, mode: str, jobs: list) -> PerfResult
 
 def missing_fio(ctx: ClassContext) -> str | None:
     """Why the guest has no fio and how to fix it, when a login showed it missing."""
-    tools = ctx.shared.get(TOOLS_KEY) or {}
+    tools = ctx.guest_tools
+    if tools is None:  # no login yet: nothing known
+        return None
     guest = ctx.profile.guest
-    uses_libaio = any(getattr(job, "ioengine", "") == "libaio"
-                      for job in getattr(ctx.profile.fio, "jobs", None) or ())
-    if tools.get("fio") and tools.get("libaio") is False and uses_libaio:
+    uses_libaio = any(job.ioengine == "libaio" for job in ctx.profile.fio.jobs)
+    if tools.fio and not tools.libaio and uses_libaio:
         return (f"fio in the guest image {guest.image} cannot load its libaio engine, which "
                 "the job set uses; add fio-engine-libaio to guest.packages (Fedora) or use "
                 "an image whose fio has it")
-    if tools.get("fio") is not False:
+    if tools.fio:
         return None
-    packages = list(getattr(guest, "packages", ()) or ())
+    packages = list(guest.packages)
     tried = (f"cloud-init could not install {', '.join(packages)} "
-             f"(cloud-init status: {tools.get('cloudInit') or 'unknown'})" if packages
+             f"(cloud-init status: {tools.cloud_init or 'unknown'})" if packages
              else "guest.packages is empty")
     return (f"fio is not in the guest image {guest.image} and {tried}; set guest.image to "
             "an image that contains fio (air-gapped clusters: a mirrored one) or make "

@@ -15,20 +15,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from suite.checks.base import Cell, ClassContext
+from suite.checks.failures import GUEST_ERRORS
 from suite.cluster.errors import KubeError
 from suite.fio.combine import combine_concurrent
 from suite.fio.errors import FioError
 from suite.fio.merge import io_latency
 from suite.fio.result import PerfResult, latency_us
 from suite.fio.runner import run_job_set
-from suite.guest.console import ConsoleError
-from suite.guest.probe import ProbeError
-from suite.vm.acquire import NoVolume, boot_any
+from suite.vm.acquire import boot_any
+from suite.vm.errors import NoVolume
 from suite.vm.evidence import short
-from suite.vm.guestvm import (
-    BootFailure,
-    GuestVM,
-)
+from suite.vm.guestvm import GuestVM
 from suite.vm.manifests import DataDisk
 
 BARRIER_TIMEOUT_S = 600.0
@@ -55,7 +52,7 @@ def measure_parallel(ctx: ClassContext, mode: str, jobs: list, area_bytes: int,
             vm, disk = pair
             barrier.wait()  # every guest is logged in: start fio together
             return run_job_set(lambda text: execute(vm, disk, text), jobs, size_bytes=area,
-                               repeats=getattr(ctx.profile.fio, "repeats", 1) or 1)
+                               repeats=ctx.profile.fio.repeats)
 
         with ThreadPoolExecutor(max_workers=count, thread_name_prefix="pfio") as pool:
             futures = [pool.submit(one, pair) for pair in vms]
@@ -109,8 +106,8 @@ def run_parallel(ctx: ClassContext, cell: Cell, mode: str, jobs: list, area_byte
     raised: the single-VM figures already decided the cell."""
     try:
         result, spread = measure_parallel(ctx, mode, jobs, area_bytes, execute)
-    except (NoVolume, ConsoleError, ProbeError, BootFailure, KubeError, FioError,
-            threading.BrokenBarrierError) as error:
+    except (NoVolume, *GUEST_ERRORS, KubeError, FioError,
+            threading.BrokenBarrierError) as error:  # evidence of the run, no verdict
         cell.evidence["parallel"] = {"vms": ctx.profile.scale.fio_vms, "mode": mode,
                                      "error": short(error)}
         return

@@ -9,12 +9,11 @@ written is `broken`. The findings feed the memo so later families skip dead mode
 from __future__ import annotations
 
 from suite.checks.base import Cell, ClassContext, Outcome
-from suite.guest.console import ConsoleError
+from suite.checks.failures import GUEST_IO_ERRORS, outcome_of
 from suite.guest.pattern import pattern_sha256
-from suite.guest.probe import ProbeError
 from suite.vm.acquire import data_disk, record_boot, release
-from suite.vm.evidence import short
-from suite.vm.guestvm import BootFailure, GuestVM
+from suite.vm.errors import BootFailure
+from suite.vm.guestvm import GuestVM
 
 PAIRS = (
     ("Block", "ReadWriteOnce", "provision.block.rwo"),
@@ -76,8 +75,8 @@ def _verify_io(ctx: ClassContext, cell: Cell, vm: GuestVM, what: str) -> Outcome
         written = vm.probe.write(serial, 0, IO_BYTES, seed)
         read = vm.probe.checksum(serial, 0, IO_BYTES)
         size = vm.probe.size(serial)
-    except (ConsoleError, ProbeError) as error:
-        return cell.done("inconclusive", f"{what}: guest I/O could not run: {short(error)}")
+    except GUEST_IO_ERRORS as error:
+        return outcome_of(cell, error, f"{what}: guest I/O could not run")
     claim = vm.claim(vm.disks[0]) or {}
     cell.evidence.update(writtenSha256=written, readSha256=read, expectedSha256=expected,
                          guestSizeBytes=size,

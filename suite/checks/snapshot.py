@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+from collections.abc import Callable
 
 from suite.checks.base import Cell, ClassContext, Outcome
-from suite.cluster.errors import KubeError, WaitFailed, WaitTimeout
-from suite.guest.console import ConsoleError
+from suite.checks.failures import STEP_ERRORS, outcome_of, outcomes_of
 from suite.guest.pattern import zero_sha256
-from suite.guest.probe import ProbeError
 from suite.vm import snapshots
-from suite.vm.acquire import NoVolume, boot_any
-from suite.vm.evidence import short
-from suite.vm.guestvm import BootFailure, GuestVM
+from suite.vm.acquire import boot_any
+from suite.vm.errors import BootFailure, NoVolume
+from suite.vm.guestvm import GuestVM
 from suite.vm.manifests import DataDisk
 
 DATA_BYTES = 8 << 20
-GUEST_ERRORS = (ConsoleError, ProbeError, BootFailure, WaitTimeout, WaitFailed, KubeError)
 
 
 def assess(ctx: ClassContext) -> list[Outcome]:
@@ -33,7 +31,7 @@ def assess(ctx: ClassContext) -> list[Outcome]:
     try:
         vm, disk = boot_any(ctx, "snap")
     except NoVolume as error:
-        return [c.done(error.verdict, str(error)) for c in (volume, whole_vm)]
+        return outcomes_of((volume, whole_vm), error)
     try:
         return [_guarded(volume, lambda: _volume(ctx, volume, vm, disk, snapshot_class)),
                 _guarded(whole_vm, lambda: _whole_vm(ctx, whole_vm, vm, disk, snapshot_class))]
@@ -41,12 +39,12 @@ def assess(ctx: ClassContext) -> list[Outcome]:
         vm.delete()
 
 
-def _guarded(cell: Cell, step: object) -> Outcome:
+def _guarded(cell: Cell, step: Callable[[], Outcome]) -> Outcome:
     cell.restart()
     try:
-        return step()  # type: ignore[operator]
-    except GUEST_ERRORS as error:
-        return cell.done("inconclusive", f"could not complete: {short(error)}")
+        return step()
+    except STEP_ERRORS as error:  # StepFailed keeps its verdict (a snapshot the storage failed)
+        return outcome_of(cell, error)
 
 
 def judge_restore(cell: Cell, read: str, at_snapshot: str, after: str, what: str) -> Outcome:
@@ -74,8 +72,6 @@ def _volume(ctx: ClassContext, cell: Cell, vm: GuestVM, disk: DataDisk,
     sha_a = vm.probe.write(disk.serial, 0, DATA_BYTES, f"vsnap-a-{tag}")
     ctx.progress(f"snapshot: taking VolumeSnapshot of {disk.claim_name}")
     taken = snapshots.take_volume_snapshot(ctx, cell, disk.claim_name, snapshot_class)
-    if isinstance(taken, Outcome):
-        return taken
     sha_b = vm.probe.write(disk.serial, 0, DATA_BYTES, f"vsnap-b-{tag}")
     restored = snapshots.restore_claim(ctx, taken, disk)
     reader = GuestVM(ctx, "snaprd", [DataDisk(name="restored", serial="restored",
@@ -101,13 +97,9 @@ def _whole_vm(ctx: ClassContext, cell: Cell, vm: GuestVM, disk: DataDisk,
     sha_c = vm.probe.write(disk.serial, 0, DATA_BYTES, f"vmsnap-c-{tag}")
     ctx.progress(f"snapshot: taking VirtualMachineSnapshot of running {vm.name}")
     taken = snapshots.take_vm_snapshot(ctx, cell, vm.name, disk.name, snapshot_class)
-    if isinstance(taken, Outcome):
-        return taken
     sha_d = vm.probe.write(disk.serial, 0, DATA_BYTES, f"vmsnap-d-{tag}")
     vm.stop()
     restore = snapshots.restore_vm(ctx, cell, vm.name, taken)
-    if isinstance(restore, Outcome):
-        return restore
     new_claim = snapshots.restored_claim(restore, disk.name)
     cell.evidence.update(restoredClaim=new_claim)
     if new_claim:

@@ -17,13 +17,13 @@ import secrets
 import time
 
 from suite.checks.base import Cell, ClassContext, Outcome
-from suite.cluster.errors import KubeError, WaitFailed, WaitTimeout
-from suite.guest.console import ConsoleError
+from suite.checks.failures import STEP_ERRORS, outcome_of
+from suite.cluster.errors import WaitTimeout
+from suite.cluster.waits import poll_until
 from suite.guest.probe import ProbeError, parse_fields
-from suite.vm import claims, memo
+from suite.vm import claims
 from suite.vm.acquire import data_disk, start_and_wait
-from suite.vm.evidence import short
-from suite.vm.guestvm import BootFailure, GuestVM, guest_spec
+from suite.vm.guestvm import GuestVM, guest_spec
 from suite.vm.manifests import virtual_machine
 from suite.vm.userdata import ensure_secret
 
@@ -32,6 +32,7 @@ PREFIX = "persistent-state-for-"
 VARIABLE = "KvsProbeState"
 MISSING = 3  # the probe's status for a missing store or variable
 STORE_WAIT_S = 60.0
+STORE_POLL_S = 1.0
 
 
 class StatefulVM(GuestVM):
@@ -72,8 +73,8 @@ def assess(ctx: ClassContext) -> list[Outcome]:
         return [cell.done(verdict, f"no ReadWriteMany volume could be provisioned ({detail})")]
     try:
         return [_persist(ctx, cell, vm)]
-    except (ConsoleError, ProbeError, BootFailure, WaitFailed, KubeError) as error:
-        return [cell.done("inconclusive", f"could not complete: {short(error)}")]
+    except STEP_ERRORS as error:
+        return [outcome_of(cell, error)]
     finally:
         vm.delete()
 
@@ -81,11 +82,11 @@ def assess(ctx: ClassContext) -> list[Outcome]:
 def _boot(ctx: ClassContext) -> tuple[StatefulVM | None, dict[str, str], set[str]]:
     attempts: dict[str, str] = {}
     kinds: set[str] = set()
-    for (mode, acc), finding in memo.findings(ctx.run_id, ctx.storage_class).items():
+    for (mode, acc), finding in ctx.memo.findings().items():
         if acc == "ReadWriteMany" and finding.status in ("refused", "hung"):
             attempts[f"{mode}/{acc}"] = f"{finding.status} earlier: {finding.message}"
             kinds.add(finding.status)
-    for mode, acc in memo.candidates(ctx.run_id, ctx.storage_class, ctx.facts,
+    for mode, acc in ctx.memo.candidates(ctx.facts,
                                      access=("ReadWriteMany",)):
         vm = StatefulVM(ctx, "state", [])
         vm.disks = [data_disk(ctx, vm.name, mode, acc)]
@@ -130,20 +131,24 @@ def _persist(ctx: ClassContext, cell: Cell, vm: StatefulVM) -> Outcome:
 def _efivar(vm: GuestVM, verb: str, *args: str) -> str | None:
     """Run an efivar verb; waits for the variable store (it comes with the state volume).
     Returns the value read (None when the variable is missing)."""
-    deadline = time.monotonic() + STORE_WAIT_S
-    while True:
+    def attempt() -> tuple[bool, str | None, ProbeError | None]:
+        """(answered, value, the probe's 'missing' error while not answered)."""
         try:
             line = vm.probe.call(verb, *args).strip().splitlines()[-1]
-            return str(parse_fields(line).get("value", ""))
+            return True, str(parse_fields(line).get("value", "")), None
         except ProbeError as error:
             if error.code != MISSING:
                 raise
-            store_missing = "store" in error.reason
-            if not store_missing and verb == "efivar-read":
-                return None
-            if time.monotonic() > deadline:
-                if verb == "efivar-read":
-                    return None
-                raise
-        time.sleep(1.0)
+            if "store" not in error.reason and verb == "efivar-read":
+                return True, None, None  # the store is there, the variable is not
+            return False, None, error
+
+    answered, value, missing = poll_until(
+        attempt, lambda got: got[0], timeout_s=STORE_WAIT_S, interval_s=STORE_POLL_S,
+        what=f"the EFI variable store of {vm.name}", cancel=vm.ctx.cancelled,
+        last_on_timeout=True)
+    if answered or verb == "efivar-read":
+        return value
+    assert missing is not None
+    raise missing
 

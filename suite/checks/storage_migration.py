@@ -19,12 +19,12 @@ import time
 from typing import Any
 
 from suite.checks.base import Cell, ClassContext, Outcome
-from suite.cluster.errors import KubeError, WaitFailed, WaitTimeout
-from suite.guest.console import ConsoleError
+from suite.checks.failures import STEP_ERRORS, outcome_of
+from suite.cluster.errors import WaitTimeout
 from suite.guest.probe import ProbeError
 from suite.vm import memo
-from suite.vm.evidence import short
-from suite.vm.guestvm import BootFailure, GuestVM
+from suite.vm.errors import BootFailure
+from suite.vm.guestvm import GuestVM
 from suite.vm.manifests import VM_API, DataDisk, datavolume_spec
 
 ANN_DEFAULT_VIRT = "storageclass.kubevirt.io/is-default-virt-class"
@@ -34,6 +34,7 @@ SERIAL = "kvsmove"
 LOOP_OFFSET = 1 << 20
 BLOCKS = 2048  # 8 MiB of 4 KiB blocks, within the smallest disk the profiles make
 WARMUP_BLOCKS = 64
+WARMUP_WAIT_S = 60.0  # for the writer to start before the migration
 
 
 def source_class(ctx: ClassContext) -> str | None:
@@ -86,8 +87,8 @@ def assess(ctx: ClassContext) -> list[Outcome]:
                           "could be started")]
     try:
         return [_move(ctx, cell, vm, source)]
-    except (ConsoleError, ProbeError, BootFailure, WaitFailed, KubeError) as error:
-        return [cell.done("inconclusive", f"could not complete: {short(error)}")]
+    except STEP_ERRORS as error:
+        return [outcome_of(cell, error)]
     finally:
         vm.delete()
 
@@ -109,7 +110,7 @@ def _boot_on(ctx: ClassContext, source: str) -> GuestVM | None:
 
 
 def _target_disk(ctx: ClassContext, vm: GuestVM) -> DataDisk:
-    pairs = memo.candidates(ctx.run_id, ctx.storage_class, ctx.facts)
+    pairs = ctx.memo.candidates(ctx.facts)
     mode, access = pairs[0] if pairs else ("Filesystem", "ReadWriteOnce")
     return DataDisk(name=f"{vm.name}-dst", serial=SERIAL, storage_class=ctx.storage_class,
                     volume_mode=mode, access_mode=access,
@@ -119,7 +120,7 @@ def _target_disk(ctx: ClassContext, vm: GuestVM) -> DataDisk:
 def _move(ctx: ClassContext, cell: Cell, vm: GuestVM, source: str) -> Outcome:
     seed = f"move-{secrets.token_hex(3)}"
     vm.probe.loop_write(SERIAL, LOOP_OFFSET, BLOCKS, seed)
-    _await_blocks(vm, WARMUP_BLOCKS, 60.0)
+    vm.await_blocks(SERIAL, WARMUP_BLOCKS, WARMUP_WAIT_S)
     target = _target_disk(ctx, vm)
     volume = vm.disks[0].name
     cell.evidence.update(vm=vm.name, sourceClaim=volume, targetClaim=target.name,
@@ -188,12 +189,3 @@ def _settled(ctx: ClassContext, vm: GuestVM, obj: dict[str, Any], volume: str,
     moving = any(c.get("type") == "VolumesChange" and c.get("status") == "True"
                  for c in (vmi.get("status") or {}).get("conditions") or [])
     return uses and not moving
-
-
-def _await_blocks(vm: GuestVM, wanted: int, timeout_s: float) -> int:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        state = vm.probe.loop_status(SERIAL)
-        if state.written >= wanted or not state.running or time.monotonic() > deadline:
-            return state.written
-        time.sleep(0.5)

@@ -12,7 +12,6 @@ namespace is left as it was: the per-class cleanups delete what the run created 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 
 from suite.cluster.errors import Conflict, Forbidden, KubeError, NotFound
@@ -24,11 +23,12 @@ from suite.cluster.preflight import (
     check_namespace_rows,
     existing_namespace_problem,
 )
-from suite.cluster.waits import run_wait
+from suite.cluster.waits import poll_until, run_wait
 from suite.config.errors import ConfigError
 
 PROJECTS = "/apis/project.openshift.io/v1/projects"
 PROJECT_REQUESTS = "/apis/project.openshift.io/v1/projectrequests"
+PROJECT_POLL_S = 1.0  # the project API, while the project is being deleted
 
 
 class RunNamespace:
@@ -104,16 +104,20 @@ class RunNamespace:
         except NotFound:
             return
         # Polled: a project admin may not watch Namespaces; once the project is gone
-        # the requester's binding is gone too, so 403 also means gone.
-        deadline = time.monotonic() + self.delete_timeout_s
-        while time.monotonic() < deadline:
+        # the requester's binding is gone too, so 403 also means gone. Not cancellable:
+        # this is cleanup, which must run to its end after Ctrl-C too.
+        def gone() -> bool:
             try:
                 self.kube.transport.request("GET", f"{PROJECTS}/{self.name}")
             except (NotFound, Forbidden):
-                return
-            time.sleep(1.0)
-        raise TimeoutError(f"project {self.name} still exists after "
-                           f"{self.delete_timeout_s:g}s")
+                return True
+            return False
+
+        if not poll_until(gone, bool, timeout_s=self.delete_timeout_s,
+                          interval_s=PROJECT_POLL_S, what=f"project {self.name} to go",
+                          cancel=None, last_on_timeout=True):
+            raise TimeoutError(f"project {self.name} still exists after "
+                               f"{self.delete_timeout_s:g}s")
 
 
 def describe(mode: str, name: str) -> str:

@@ -6,6 +6,11 @@ ends (its timeout, or a load balancer cutting it) is resumed from the last
 resourceVersion seen, as client-go's reflector does; 410 Gone re-lists at once; a watch
 that cannot be had (429/5xx, no reply) re-lists after a pause (the server's Retry-After
 when it gave one), which is also the polling fallback for servers whose watches misbehave.
+
+Waits that cannot watch (a guest's answer, a pod's log, a subresource-only API) poll with
+:func:`poll_until`, the one polling loop of the suite: it sleeps by waiting on the run's
+cancel Event, so Ctrl-C ends every wait at once with ``Cancelled`` instead of being
+waited out by the session's join.
 """
 
 from __future__ import annotations
@@ -13,12 +18,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from suite.cluster.errors import Cancelled, Gone, KubeError, WaitFailed, WaitTimeout
 from suite.cluster.transport import Resource, Transport
 
 Predicate = Callable[[dict[str, Any]], "bool | str"]
+T = TypeVar("T")
 POLL_PAUSE_S = 1.0
 # A watch request never outlives this, so a cancelled run stops waiting promptly.
 MAX_WATCH_S = 20
@@ -148,5 +154,42 @@ def _loop(waiter: _Waiter, predicate: Predicate | None) -> dict[str, Any] | None
             pass
         except KubeError as error:  # watch unusable right now: fall back to polling
             pause = max(pause, error.retry_after_s or 0.0)
-        time.sleep(min(pause, max(0.0, waiter.remaining())))
+        sleep(min(pause, max(0.0, waiter.remaining())), waiter.cancel, waiter.what)
     raise WaitTimeout(waiter.what, waiter.timeout_s, waiter.last)
+
+
+def sleep(seconds: float, cancel: threading.Event | None, what: str) -> None:
+    """Pause ``seconds``, waking at once when the run is cancelled (then ``Cancelled``).
+
+    ``cancel=None`` is for cleanup, which must run to its end even after Ctrl-C."""
+    if cancel is None:
+        time.sleep(seconds)
+    elif cancel.wait(seconds):
+        raise Cancelled(f"run interrupted while waiting for {what}")
+
+
+def poll_until(sample: Callable[[], T], done: Callable[[T], bool], *,
+               timeout_s: float | None, interval_s: float, what: str,
+               cancel: threading.Event | None, last_on_timeout: bool = False,
+               clock: Callable[[], float] = time.monotonic) -> T:
+    """Call ``sample()`` until ``done(value)``, every ``interval_s``; returns that value.
+
+    A sample taken after the deadline is the last one: then the wait raises
+    ``WaitTimeout`` naming ``what``, or, with ``last_on_timeout``, returns that last
+    value for the caller to judge (most checks turn a wait that ran out into a verdict
+    of their own). ``timeout_s=None`` is for a sample that ends the wait itself (it
+    raises, e.g. a VM boot's own bind and boot deadlines). Exceptions from ``sample``
+    propagate. A set ``cancel`` raises ``Cancelled`` before a sample and mid-pause.
+    """
+    deadline = None if timeout_s is None else clock() + timeout_s
+    while True:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(f"run interrupted while waiting for {what}")
+        value = sample()
+        if done(value):
+            return value
+        if deadline is not None and clock() > deadline:
+            if last_on_timeout:
+                return value
+            raise WaitTimeout(what, timeout_s or 0.0, None)
+        sleep(interval_s, cancel, what)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 import ssl
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -20,6 +21,8 @@ from typing import Any
 
 import websocket
 
+from suite.cluster.errors import Cancelled
+from suite.cluster.waits import poll_until
 from suite.guest.transport import console_url, websocket_options
 
 SUBPROTOCOL = "plain.kubevirt.io"
@@ -32,6 +35,7 @@ _BAD_LOGIN = re.compile(r"login incorrect|authentication failure", re.IGNORECASE
 _NUDGE_EVERY_S = 5.0
 _RETRY_S = 3.0
 _POLL_S = 0.2
+_CONNECT_RETRY_S = 1.0  # the console websocket, while virt-handler is not ready
 _MAX_LINE = 1000  # a tty in canonical mode cuts lines near 4096 bytes; stay well under
 
 
@@ -76,8 +80,10 @@ class ConsoleSession:
         *,
         login_timeout_s: float = 300.0,
         connect: Callable[..., Any] = websocket.create_connection,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.namespace, self.vmi, self.credentials = namespace, vmi, credentials
+        self.cancel = cancel  # the run's: Ctrl-C ends connecting, logging in and commands
         self.login_timeout_s = login_timeout_s
         self._api_client, self._connect = api_client, connect
         self._ws: Any = None
@@ -157,6 +163,9 @@ class ConsoleSession:
             if match:
                 self._buffer = ""
                 return CommandResult(int(match.group(2)), match.group(1))
+            if self.cancel is not None and self.cancel.is_set():
+                self._send("\x03")  # the run is interrupted: stop the command too
+                raise Cancelled(f"run interrupted while '{command[:60]}' ran on {self.vmi}")
             if time.monotonic() > deadline:
                 seen = self._buffer
                 self._send("\x03")  # leave the shell usable for the next command
@@ -178,6 +187,8 @@ class ConsoleSession:
         self._drain(0.5)  # whatever the guest printed while nobody was attached
         stage, sent_at = "connect", 0.0
         while time.monotonic() < deadline:
+            if self.cancel is not None and self.cancel.is_set():
+                raise Cancelled(f"run interrupted while logging in to {self.vmi}")
             if self._receive():
                 continue
             text, now = clean(self._buffer), time.monotonic()
@@ -221,7 +232,9 @@ class ConsoleSession:
         url = console_url(self._api_client, self.namespace, self.vmi)
         options = websocket_options(self._api_client)
         last = ""
-        while True:
+
+        def attempt() -> Any:
+            nonlocal last
             try:
                 ws = self._connect(url, subprotocols=[SUBPROTOCOL], **options)
                 ws.settimeout(_POLL_S)
@@ -232,9 +245,15 @@ class ConsoleSession:
                     raise ConsoleError(f"cannot open the console of {self.vmi}: {last}") from None
             except (OSError, ssl.SSLError, websocket.WebSocketException) as exc:
                 last = str(exc) or type(exc).__name__
-            if time.monotonic() > deadline:
-                raise ConsoleError(f"cannot open the console of {self.vmi}: {last}")
-            time.sleep(1.0)
+            return None
+
+        ws = poll_until(attempt, lambda got: got is not None,
+                        timeout_s=deadline - time.monotonic(), interval_s=_CONNECT_RETRY_S,
+                        what=f"the console of {self.vmi}", cancel=self.cancel,
+                        last_on_timeout=True)
+        if ws is None:
+            raise ConsoleError(f"cannot open the console of {self.vmi}: {last}")
+        return ws
 
     def _send(self, text: str) -> None:
         try:

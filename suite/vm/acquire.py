@@ -10,29 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from suite.vm import memo, pool
-from suite.vm.guestvm import BootFailure, GuestVM
+from suite.vm import memo
+from suite.vm.errors import BootFailure, NoVolume
+from suite.vm.guestvm import GuestVM
 from suite.vm.manifests import DataDisk
 
 if TYPE_CHECKING:
     from suite.checks.base import ClassContext
 
 SERIAL = "kvsdata"
-
-
-class NoVolume(Exception):
-    """No candidate mode gave a running VM; `attempts` maps 'Mode/Access' to the reason."""
-
-    def __init__(self, attempts: dict[str, str], kinds: set[str]) -> None:
-        detail = "; ".join(f"{k}: {v}" for k, v in attempts.items()) or "no mode to try"
-        super().__init__(f"no volume of the class could be provisioned ({detail})")
-        self.attempts, self.kinds = attempts, kinds
-
-    @property
-    def verdict(self) -> str:
-        """`skipped` when the storage gave no volume (refused / hung), `inconclusive` when
-        VMs failed for other reasons (image pull, scheduling): the environment's fault."""
-        return "inconclusive" if "failed" in self.kinds else "skipped"
 
 
 def data_disk(ctx: ClassContext, vm_name: str, mode: str, access: str,
@@ -46,7 +32,7 @@ def data_disk(ctx: ClassContext, vm_name: str, mode: str, access: str,
 def record_boot(ctx: ClassContext, mode: str, access: str, failure: BootFailure | None) -> None:
     finding = memo.Finding("ok") if failure is None else memo.Finding(failure.kind,
                                                                       failure.message)
-    memo.record(ctx.run_id, ctx.storage_class, mode, access, finding)
+    ctx.memo.record(mode, access, finding)
 
 
 def boot_any(ctx: ClassContext, role: str, *, access: tuple[str, ...] = ("ReadWriteOnce",),
@@ -55,11 +41,11 @@ def boot_any(ctx: ClassContext, role: str, *, access: tuple[str, ...] = ("ReadWr
     """A running VM (not yet logged in) with one data disk; raises NoVolume."""
     attempts: dict[str, str] = {}
     kinds: set[str] = set()
-    for (mode, acc), finding in memo.findings(ctx.run_id, ctx.storage_class).items():
+    for (mode, acc), finding in ctx.memo.findings().items():
         if mode in modes and acc in access and finding.status in ("refused", "hung"):
             attempts[f"{mode}/{acc}"] = f"{finding.status} earlier: {finding.message}"
             kinds.add(finding.status)
-    pairs = memo.candidates(ctx.run_id, ctx.storage_class, ctx.facts, modes=modes, access=access)
+    pairs = ctx.memo.candidates(ctx.facts, modes=modes, access=access)
     reused = _reusable(ctx, pairs, size_bytes)
     if reused is not None:
         ctx.progress(f"{role}: reusing running VM {reused.name}")
@@ -80,7 +66,7 @@ def _reusable(ctx: ClassContext, pairs: list[tuple[str, str]], size_bytes: int |
     if not ctx.profile.reuse_vms:
         return None
     wanted = size_bytes or ctx.profile.sizes.disk_bytes
-    while (vm := pool.take(ctx.run_id, ctx.storage_class, pairs, wanted)) is not None:
+    while (vm := ctx.pool.take(pairs, wanted)) is not None:
         if ((vm.vmi() or {}).get("status") or {}).get("phase") == "Running":
             return vm
         vm.delete()  # it stopped or failed since it was handed back: not worth judging on
@@ -93,8 +79,8 @@ def release(ctx: ClassContext, vm: GuestVM) -> None:
         if not vm.pooled:  # once: the class's cleanup forgets it and closes its console
             vm.pooled = True
             ctx.kube.cleanup.push(f"close console of {vm.name}",
-                                  lambda: pool.discard(ctx.run_id, ctx.storage_class, vm))
-        pool.put(ctx.run_id, ctx.storage_class, vm)
+                                  lambda: ctx.pool.discard(vm))
+        ctx.pool.put(vm)
     else:
         vm.delete()
 

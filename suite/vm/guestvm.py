@@ -11,12 +11,15 @@ from __future__ import annotations
 import contextlib
 import re
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from suite.cluster.errors import Conflict, NotFound
+from suite.cluster.errors import Cancelled, Conflict, NotFound
+from suite.cluster.waits import poll_until
 from suite.guest.console import ConsoleError, ConsoleSession, ConsoleTimeout, Credentials
 from suite.guest.probe import GUEST_PATH, Probe
 from suite.vm import claims
+from suite.vm.errors import BootFailure
 from suite.vm.manifests import CDI_API, VM_API, DataDisk, GuestSpec, virtual_machine
 from suite.vm.naming import unique_name
 from suite.vm.userdata import ensure_secret
@@ -24,7 +27,9 @@ from suite.vm.userdata import ensure_secret
 if TYPE_CHECKING:
     from suite.checks.base import ClassContext
 
-POLL_S = 1.0
+POLL_S = 1.0  # the claims, VM and VMI while a VM boots
+PROBE_POLL_S = 2.0  # `test -x` of the probe in the guest, while cloud-init writes it
+WRITER_POLL_S = 0.5  # the guest's background writer's block count
 # printableStatus values KubeVirt also shows while it retries (scheduler backoff after a
 # late bind, CDI restarting an importer, kubelet pull retries): they decide only when
 # they persist (`persist_s`), never at first sight.
@@ -33,15 +38,15 @@ VM_ERRORS = ("ErrorUnschedulable", "DataVolumeError", "ErrImagePull", "ImagePull
 PERSIST_MAX_S = 120.0
 PROBE_WAIT_S = 120.0
 PROGRESS_EVERY_S = 30.0
-TOOLS_KEY = "guestTools"  # ctx.shared: what the first login learned about the guest
 
 
-class BootFailure(Exception):
-    """The VM did not come up; `kind` is refused | hung | failed."""
+@dataclass(frozen=True)
+class GuestTools:
+    """What the first login of a class saw of the guest image (``ctx.guest_tools``)."""
 
-    def __init__(self, kind: str, message: str, evidence: dict[str, Any]) -> None:
-        super().__init__(message)
-        self.kind, self.message, self.evidence = kind, message, evidence
+    fio: bool
+    libaio: bool  # fio's libaio engine loads (False without fio)
+    cloud_init: str  # `cloud-init status` after the wait, e.g. done / error
 
 
 def guest_spec(ctx: ClassContext) -> GuestSpec:
@@ -86,28 +91,40 @@ class GuestVM:
         self.created_at = time.monotonic()
 
     def wait_ready(self, bind_timeout_s: float | None = None) -> float:
-        """Block until the VMI runs; returns seconds since create. Raises BootFailure."""
+        """Block until the VMI runs; returns seconds since create. Raises BootFailure
+        (also when the run is cancelled: the VM counts as not booted)."""
         bind_deadline = self.created_at + (bind_timeout_s or self.timeouts.bind_s)
         self._status_since = ("", 0.0)
         boot_deadline: float | None = None
         told = time.monotonic()
-        while True:
-            self._check_cancelled()
+
+        def running() -> bool:
+            nonlocal told, boot_deadline
             if time.monotonic() - told > PROGRESS_EVERY_S:
                 told = time.monotonic()
                 self.ctx.progress(f"still waiting for VM {self.name} "
                                   f"({told - self.created_at:.0f}s)")
             if self._pending_claims(bind_deadline):
-                time.sleep(POLL_S)
-                continue
+                return False
             boot_deadline = boot_deadline or time.monotonic() + self.timeouts.boot_s
-            if self._vmi_running(boot_deadline):
-                return time.monotonic() - self.created_at
-            time.sleep(POLL_S)
+            return self._vmi_running(boot_deadline)
 
-    def _check_cancelled(self) -> None:
-        if self.ctx.cancelled.is_set():
-            raise BootFailure("failed", "run cancelled", {"vm": self.name})
+        try:  # the bind and boot deadlines raise BootFailure from inside the sample
+            poll_until(running, bool, timeout_s=None, interval_s=POLL_S,
+                       what=f"VM {self.name} to run", cancel=self.ctx.cancelled)
+        except Cancelled:
+            raise BootFailure("failed", "run cancelled", {"vm": self.name}) from None
+        return time.monotonic() - self.created_at
+
+    def await_blocks(self, serial: str, wanted: int, timeout_s: float) -> int:
+        """Blocks the guest's background writer on `serial` has written, once it reached
+        `wanted`, stopped, or `timeout_s` passed (whichever is first)."""
+        state = poll_until(lambda: self.probe.loop_status(serial),
+                           lambda seen: seen.written >= wanted or not seen.running,
+                           timeout_s=timeout_s, interval_s=WRITER_POLL_S,
+                           what=f"{wanted} blocks written in {self.name}",
+                           cancel=self.ctx.cancelled, last_on_timeout=True)
+        return int(state.written)
 
     def _pending_claims(self, deadline: float) -> bool:
         pending = []
@@ -223,7 +240,8 @@ class GuestVM:
         guest = self.ctx.profile.guest
         self.session = ConsoleSession(
             self.kube.api_client, self.ctx.namespace, self.name,
-            Credentials(guest.user, guest.password), login_timeout_s=self.timeouts.login_s)
+            Credentials(guest.user, guest.password), login_timeout_s=self.timeouts.login_s,
+            cancel=self.ctx.cancelled)
         self.session.open()
         self._await_cloud_init()
         command = GUEST_PATH if self._run("id -u", 30)[1].strip() == "0" else (
@@ -247,22 +265,21 @@ class GuestVM:
 
     def _learn_tools(self, probe: Probe) -> None:
         """Once per class: whether the guest has fio, so perf knows before booting."""
-        tools = self.ctx.shared.setdefault(TOOLS_KEY, {})
-        if "fio" not in tools:
-            tools["fio"] = probe.has("fio")
-            tools["cloudInit"] = self.cloud_init
+        if self.ctx.guest_tools is None:
+            fio = probe.has("fio")
             # Fedora ships fio's libaio engine as its own package (fio-engine-libaio)
-            tools["libaio"] = tools["fio"] and self._run(
-                "fio --enghelp=libaio >/dev/null 2>&1", 30)[0] == 0
+            libaio = fio and self._run("fio --enghelp=libaio >/dev/null 2>&1", 30)[0] == 0
+            self.ctx.guest_tools = GuestTools(fio, libaio, self.cloud_init)
 
     def _await_probe(self) -> None:
         # cloud-init may still be writing files when the login prompt first appears
-        deadline = time.monotonic() + PROBE_WAIT_S
-        while self._run(f"test -x {GUEST_PATH}", 30)[0] != 0:
-            if time.monotonic() > deadline:
-                raise ConsoleError(f"{GUEST_PATH} is missing in {self.name}: cloud-init "
-                                   "did not apply write_files")
-            time.sleep(2.0)
+        code = poll_until(lambda: self._run(f"test -x {GUEST_PATH}", 30)[0], lambda c: c == 0,
+                          timeout_s=PROBE_WAIT_S, interval_s=PROBE_POLL_S,
+                          what=f"{GUEST_PATH} in {self.name}", cancel=self.ctx.cancelled,
+                          last_on_timeout=True)
+        if code != 0:
+            raise ConsoleError(f"{GUEST_PATH} is missing in {self.name}: cloud-init "
+                               "did not apply write_files")
 
     def _run(self, line: str, timeout_s: float) -> tuple[int, str]:
         if self.session is None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from suite.cluster.errors import NotFound
+from suite.cluster.waits import poll_until
 from suite.config.errors import ConfigError
 from suite.vm.manifests import ROLE_LABEL, VM_API
 
@@ -108,7 +109,9 @@ class ImageProbe:
         start = self.clock()
         failing_since: float | None = None
         first_error = ""
-        while True:
+
+        def decided() -> ProbeResult | None:
+            nonlocal failing_since, first_error
             vmi = self._get("VirtualMachineInstance")
             state, message = pull_state(self._get("VirtualMachine"), vmi)
             now = self.clock()
@@ -127,7 +130,14 @@ class ImageProbe:
             phase = ((vmi or {}).get("status") or {}).get("phase") or "absent"
             if phase in ("Failed", "Succeeded") or now - start >= self.timeout_s:
                 return ProbeResult(None, now - start, f"VMI phase {phase}")
-            time.sleep(POLL_S)
+            return None
+
+        # the sample ends the wait itself: pulled, unpullable, or undecided at timeout_s
+        result = poll_until(decided, lambda found: found is not None, timeout_s=None,
+                            interval_s=POLL_S, what=f"image probe VM {self.name}",
+                            cancel=self.kube.cancel, clock=self.clock)
+        assert result is not None
+        return result
 
     def _get(self, kind: str) -> dict[str, Any] | None:
         try:

@@ -9,17 +9,21 @@ and greps both for the guest's marker. It prints key=value lines read from its l
 from __future__ import annotations
 
 import shlex
-import time
 from typing import TYPE_CHECKING, Any
 
 from kubernetes import client
 
 from suite.cluster.errors import KubeError
+from suite.cluster.waits import poll_until
 from suite.vm.manifests import node_pod
 from suite.vm.naming import unique_name
 
 if TYPE_CHECKING:
     from suite.checks.base import ClassContext
+
+# A finished container's log can lag its status by a moment: read it for this long.
+LOG_LAG_S = 4.0
+LOG_POLL_S = 1.0
 
 # Any image with a POSIX shell, grep, head and od; UBI is pullable from every OpenShift.
 
@@ -71,15 +75,20 @@ def _finished(pod: dict[str, Any]) -> bool:
 
 def _logs(ctx: ClassContext, name: str) -> str:
     api = client.CoreV1Api(ctx.kube.api_client)
-    for _ in range(5):  # a finished container's log can lag its status by a moment
+
+    def read() -> str | None:
         try:
             return str(api.read_namespaced_pod_log(name, ctx.namespace))
         except client.ApiException as error:
             # 404: not there yet; 429/5xx: a busy server (retried like every call)
             if error.status != 404 and error.status != 429 and error.status < 500:
                 raise KubeError(error.status, "LogUnavailable", str(error.reason)) from error
-        time.sleep(1.0)
-    return ""
+            return None
+
+    text = poll_until(read, lambda got: got is not None, timeout_s=LOG_LAG_S,
+                      interval_s=LOG_POLL_S, what=f"the log of pod {name}",
+                      cancel=ctx.cancelled, last_on_timeout=True)
+    return text or ""
 
 
 def _parse(text: str) -> dict[str, str]:

@@ -15,37 +15,36 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from suite.vm.guestvm import GuestVM
 
-_lock = threading.Lock()
-_idle: dict[tuple[str, str], list[GuestVM]] = {}
+class VMPool:
+    """The idle running VMs of one class; owned by its ``ClassContext`` (``ctx.pool``),
+    so nothing outlives the class's assessment. Locked: families may boot in threads."""
 
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: list[GuestVM] = []
 
-def put(run_id: str, storage_class: str, vm: GuestVM) -> None:
-    with _lock:
-        _idle.setdefault((run_id, storage_class), []).append(vm)
+    def put(self, vm: GuestVM) -> None:
+        with self._lock:
+            self._idle.append(vm)
 
+    def discard(self, vm: GuestVM) -> None:
+        """Forget `vm` (the class is done with it) and close its console connection."""
+        with self._lock:
+            if vm in self._idle:
+                self._idle.remove(vm)
+        vm.close()
 
-def discard(run_id: str, storage_class: str, vm: GuestVM) -> None:
-    """Forget `vm` (the class is done with it) and close its console connection."""
-    with _lock:
-        idle = _idle.get((run_id, storage_class), [])
-        if vm in idle:
-            idle.remove(vm)
-    vm.close()
-
-
-def take(run_id: str, storage_class: str, pairs: list[tuple[str, str]],
-         size_bytes: int | None) -> GuestVM | None:
-    """An idle VM whose single data disk has one of `pairs` (in that order of preference)."""
-    with _lock:
-        idle = _idle.get((run_id, storage_class), [])
-        for mode, access in pairs:
-            for vm in idle:
-                disk = vm.disks[0]
-                if (disk.volume_mode, disk.access_mode) != (mode, access):
-                    continue
-                if size_bytes is not None and disk.size_bytes != size_bytes:
-                    continue
-                idle.remove(vm)
-                return vm
-    return None
-
+    def take(self, pairs: list[tuple[str, str]], size_bytes: int | None) -> GuestVM | None:
+        """An idle VM whose single data disk has one of `pairs` (in that order of
+        preference) and, unless `size_bytes` is None, that size."""
+        with self._lock:
+            for mode, access in pairs:
+                for vm in self._idle:
+                    disk = vm.disks[0]
+                    if (disk.volume_mode, disk.access_mode) != (mode, access):
+                        continue
+                    if size_bytes is not None and disk.size_bytes != size_bytes:
+                        continue
+                    self._idle.remove(vm)
+                    return vm
+        return None

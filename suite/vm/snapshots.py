@@ -2,7 +2,9 @@
 
 Each step waits on the real objects' status fields (VolumeSnapshot `readyToUse` /
 `error`, VirtualMachineSnapshot `phase` / `snapshotVolumes`, VirtualMachineRestore
-`complete` / `Failure`) and turns a failure into the cell's Outcome right away.
+`complete` / `Failure`). A failure or a wait that runs out raises ``StepFailed``
+with the cell's verdict (``broken``, or ``unsupported`` for a VM snapshot with no
+VolumeSnapshotClass), which ``suite/checks/failures.py`` turns into the Outcome.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from suite.capabilities import Outcome
 from suite.cluster.errors import KubeError, NotFound, WaitFailed, WaitTimeout
 from suite.vm import claims
+from suite.vm.errors import StepFailed
 from suite.vm.manifests import (
     SNAPSHOT_API,
     VM_SNAPSHOT_API,
@@ -60,7 +62,8 @@ def _ready_snapshot(obj: Obj) -> bool | str:
 
 
 def take_volume_snapshot(ctx: ClassContext, cell: Cell, claim: str, snapshot_class: str
-                         ) -> Obj | Outcome:
+                         ) -> Obj:
+    """A VolumeSnapshot of `claim`, ready to use; raises StepFailed (broken)."""
     name = unique_name(ctx.storage_class, "vsnap")
     ctx.kube.create(volume_snapshot(name, ctx.namespace, claim, snapshot_class))
     cell.evidence.update(volumeSnapshot=name, volumeSnapshotClass=snapshot_class)
@@ -70,17 +73,18 @@ def take_volume_snapshot(ctx: ClassContext, cell: Cell, claim: str, snapshot_cla
 
 def _await(ctx: ClassContext, cell: Cell, api: str, kind: str, name: str,
            predicate: Callable[[Obj], bool | str], timeout_s: float, verdict: str,
-           pending: str) -> Obj | Outcome:
-    """Wait for ``predicate``; a failure or timeout closes the cell with ``verdict``."""
+           pending: str) -> Obj:
+    """Wait for ``predicate``; a failure or timeout raises StepFailed with ``verdict``."""
     try:
         return ctx.kube.wait_for(api, kind, name, predicate, timeout_s, f"{kind} {name}",
                                  ctx.namespace)
     except WaitFailed as failed:
-        return cell.done(verdict, f"{kind} {name} failed: {failed.reason}")
+        raise StepFailed(verdict, f"{kind} {name} failed: {failed.reason}") from None
     except WaitTimeout as timeout:
         error = (((timeout.last or {}).get("status") or {}).get("error") or {}).get("message")
         said = f" (last error: {error})" if error else ""
-        return cell.done(verdict, f"{kind} {name} {pending} within {timeout_s:.0f}s{said}")
+        raise StepFailed(verdict, f"{kind} {name} {pending} within {timeout_s:.0f}s{said}"
+                         ) from None
 
 
 def restore_claim(ctx: ClassContext, snapshot: Obj, disk: DataDisk) -> str:
@@ -112,21 +116,21 @@ def _vm_snapshot_done(obj: Obj) -> bool | str:
 
 
 def take_vm_snapshot(ctx: ClassContext, cell: Cell, vm: str, volume: str,
-                     snapshot_class: str | None) -> Obj | Outcome:
+                     snapshot_class: str | None) -> Obj:
+    """A VirtualMachineSnapshot of `vm` holding `volume`; raises StepFailed (broken, or
+    unsupported when the driver has no VolumeSnapshotClass)."""
     api, name = _create_vm_snapshot(ctx, vm)
     cell.evidence.update(vmSnapshot=name, volumeSnapshotClass=snapshot_class)
     verdict = "broken" if snapshot_class else "unsupported"
     snap = _await(ctx, cell, api, "VirtualMachineSnapshot", name, _vm_snapshot_done,
                   ctx.profile.timeouts.snapshot_s, verdict, "not ready")
-    if isinstance(snap, Outcome):
-        return snap
     status = snap.get("status") or {}
     cell.evidence.update(indications=status.get("indications"),
                          snapshotVolumes=status.get("snapshotVolumes"))
     excluded = _excluded(snap, volume)
     if excluded:
         why = _exclusion_reason(ctx, vm, volume)
-        return cell.done(verdict, f"VirtualMachineSnapshot left the data disk out{why}")
+        raise StepFailed(verdict, f"VirtualMachineSnapshot left the data disk out{why}")
     snap["apiVersion"] = api
     return snap
 
@@ -155,7 +159,8 @@ def _restore_done(obj: Obj) -> bool | str:
     return bool(status.get("complete"))
 
 
-def restore_vm(ctx: ClassContext, cell: Cell, vm: str, snap: Obj) -> Obj | Outcome:
+def restore_vm(ctx: ClassContext, cell: Cell, vm: str, snap: Obj) -> Obj:
+    """Restore `vm` from `snap` and wait until complete; raises StepFailed (broken)."""
     api = snap["apiVersion"]
     name = f"{snap['metadata']['name']}-r{secrets.token_hex(2)}"
     ctx.kube.create(vm_restore(name, ctx.namespace, vm, snap["metadata"]["name"], api))

@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from suite.vm.manifests import GuestSpec
 
 SECRET_KEY = "userdata"
-SHARED_KEY = "userDataSecret"
 INLINE_LIMIT = 2048  # KubeVirt's cloudInitUserMaxLen
 
 
@@ -66,10 +65,9 @@ def volume_source(secret_name: str) -> dict[str, Any]:
 
 def ensure_secret(ctx: ClassContext, guest: GuestSpec) -> str:
     """The class's user-data Secret, created on first use; returns its name."""
-    name = ctx.shared.get(SHARED_KEY)
-    if name:
-        return str(name)
+    if ctx.user_data_secret:
+        return ctx.user_data_secret
     name = unique_name(ctx.storage_class, "init")
     ctx.kube.create(secret(name, ctx.namespace, guest))
-    ctx.shared[SHARED_KEY] = name
+    ctx.user_data_secret = name
     return name

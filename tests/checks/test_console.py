@@ -4,11 +4,14 @@ HTTPS with the kubeconfig's token, a real login on a real pseudo-terminal."""
 from __future__ import annotations
 
 import secrets
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from suite.cluster.errors import Cancelled
 from suite.cluster.kube import Kube
 from suite.guest.console import ConsoleError, ConsoleSession, ConsoleTimeout, Credentials
 from suite.vm import userdata
@@ -64,6 +67,24 @@ def test_timeout_names_the_command_and_leaves_the_shell_usable(guest: tuple[Kube
     with session(*guest) as shell:
         with pytest.raises(ConsoleTimeout, match="'echo start; sleep 30' did not finish"):
             shell.run("echo start; sleep 30", timeout_s=1.5)
+        assert shell.run("echo after", timeout_s=10).output.strip() == "after"
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_running_command_at_once(guest: tuple[Kube, str]) -> None:
+    kube, vmi = guest
+    cancel = threading.Event()
+    shell = ConsoleSession(kube.api_client, kube.namespace or "", vmi,
+                           Credentials(GUEST.user, GUEST.password), login_timeout_s=20,
+                           cancel=cancel)
+    with shell:
+        threading.Timer(1.0, cancel.set).start()
+        started = time.monotonic()
+        with pytest.raises(Cancelled, match="'sleep 60' ran on"):
+            shell.run("sleep 60", timeout_s=120)
+        assert time.monotonic() - started < 10  # not the command's minute
+        cancel.clear()
+        # the command was interrupted in the guest too: the shell answers the next one
         assert shell.run("echo after", timeout_s=10).output.strip() == "after"
 
 

@@ -14,7 +14,7 @@ from suite.cluster.discovery import expand_disks_enabled, not_for_disks, schedul
 from suite.config.profile import Guest, RunProfile
 from suite.vm import claims
 from suite.vm.growth import MIB, Expectation, claim_overhead, kubevirt_image_size
-from suite.vm.guestvm import TOOLS_KEY, persist_s
+from suite.vm.guestvm import GuestTools, persist_s
 
 DEADLINE = ('failed to provision volume with StorageClass "gold": rpc error: '
             "code = DeadlineExceeded desc = context deadline exceeded")
@@ -137,11 +137,11 @@ def test_missing_fio_names_the_fix() -> None:
     ctx: Any = ClassContext(kube=None, namespace="ns", storage_class="sc",  # type: ignore
                             facts={}, profile=profile, run_id="r")
     assert missing_fio(ctx) is None
-    ctx.shared[TOOLS_KEY] = {"fio": True, "cloudInit": "done", "libaio": True}
+    ctx.guest_tools = GuestTools(fio=True, libaio=True, cloud_init="done")
     assert missing_fio(ctx) is None
-    ctx.shared[TOOLS_KEY] = {"fio": True, "cloudInit": "done", "libaio": False}
+    ctx.guest_tools = GuestTools(fio=True, libaio=False, cloud_init="done")
     assert "fio-engine-libaio" in (missing_fio(ctx) or "")
-    ctx.shared[TOOLS_KEY] = {"fio": False, "cloudInit": "error"}
+    ctx.guest_tools = GuestTools(fio=False, libaio=False, cloud_init="error")
     reason = missing_fio(ctx) or ""
     assert "fio-engine-libaio" in reason and "status: error" in reason
     assert "guest.image" in reason

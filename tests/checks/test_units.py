@@ -29,11 +29,15 @@ def test_encryption_declarations_of_real_drivers() -> None:
 def test_candidates_skip_dead_modes_and_prefer_proven_ones() -> None:
     facts = {"storageProfile": {"claimPropertySets": [
         {"volumeMode": "Filesystem", "accessModes": ["ReadWriteOnce"]}]}}
-    assert memo.candidates("r1", "sc", facts) == [("Filesystem", "ReadWriteOnce"),
-                                                  ("Block", "ReadWriteOnce")]
-    memo.record("r1", "sc", "Filesystem", "ReadWriteOnce", memo.Finding("hung", "x"))
-    memo.record("r1", "sc", "Block", "ReadWriteOnce", memo.Finding("ok"))
-    assert memo.candidates("r1", "sc", facts) == [("Block", "ReadWriteOnce")]
+    learned = memo.ModeMemo()
+    assert learned.candidates(facts) == [("Filesystem", "ReadWriteOnce"),
+                                         ("Block", "ReadWriteOnce")]
+    learned.record("Filesystem", "ReadWriteOnce", memo.Finding("hung", "x"))
+    learned.record("Block", "ReadWriteOnce", memo.Finding("ok"))
+    assert learned.candidates(facts) == [("Block", "ReadWriteOnce")]
+    # another class (or run) has a memo of its own: it learned nothing yet
+    assert memo.ModeMemo().candidates(facts) == [("Filesystem", "ReadWriteOnce"),
+                                                 ("Block", "ReadWriteOnce")]
 
 
 def test_restore_is_judged_on_bytes() -> None:

@@ -144,8 +144,8 @@ def test_no_storage_profile_is_silence_everywhere() -> None:
     assert memo.declared_pairs(facts) == []
     assert report_declared.declared("provision.block.rwo", facts) is None
     assert judge_without_volume("migration.live", facts, "why").verdict == "skipped"
-    assert memo.candidates("r-silent", "sc", facts) == [("Block", "ReadWriteOnce"),
-                                                         ("Filesystem", "ReadWriteOnce")]
+    assert memo.ModeMemo().candidates(facts) == [("Block", "ReadWriteOnce"),
+                                                 ("Filesystem", "ReadWriteOnce")]
 
 
 def test_every_capability_reads_the_same_from_every_reader() -> None:
