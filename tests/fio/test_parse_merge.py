@@ -122,6 +122,7 @@ def test_two_jobs_merged_equal_group_reporting(two_jobs) -> None:  # type: ignor
     assert percentiles(group.bins, group.percentiles) == group.percentiles
 
 
+@pytest.mark.slow
 def test_repeats_merge_rates_over_combined_runtime(two_jobs) -> None:  # type: ignore[no-untyped-def]
     separate, _, _ = two_jobs
     a, b = separate.job("a").dirs["read"], separate.job("b").dirs["read"]

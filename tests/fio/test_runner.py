@@ -53,6 +53,7 @@ def test_matrix_entries_follow_the_design_shape(qd1_result: PerfResult) -> None:
     assert entries["mix"]["options"]["rwmixread"] == 70
 
 
+@pytest.mark.slow
 def test_repeats_merge_by_summing_bins(qd1_result: PerfResult) -> None:
     figure = _figure(qd1_result, "mix")
     merged = io_latency(figure.merged)

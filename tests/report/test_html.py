@@ -45,6 +45,7 @@ def test_page_has_the_matrix_and_one_chart_per_job(html: str, matrix: dict[str, 
         assert f'id="job-{job}"' in html
 
 
+@pytest.mark.slow
 def test_cells_carry_verdict_colour_reason_and_evidence(html: str) -> None:
     assert re.search(r'<td class="v broken" title="restored bytes differ &lt;stale&gt; &amp; '
                      r'wrong">broken</td>', html)

@@ -48,6 +48,7 @@ def compared(matrix: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -
     return folder / "out"
 
 
+@pytest.mark.slow
 def test_differences_are_marked_in_matrix_and_scorecard(compared: Path) -> None:
     html = (compared / "compare.html").read_text()
     md = (compared / "compare.md").read_text()

@@ -90,6 +90,7 @@ def test_launcher_pod_and_vmi_status_look_like_kubevirt(core: Any, kv: Any, ns: 
     assert info["persistentVolumeClaimInfo"]["capacity"]["storage"]
 
 
+@pytest.mark.slow
 def test_second_console_replaces_first_and_logout_returns_to_login(
         api_client: kubernetes.client.ApiClient, ns: str, booted: dict[str, Any]) -> None:
     name = next(iter(booted))

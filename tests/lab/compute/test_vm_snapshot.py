@@ -145,6 +145,7 @@ def _count(path: Path) -> int:
     raise AssertionError("the counter never wrote")
 
 
+@pytest.mark.slow
 def test_freeze_stops_the_guest_until_thaw_and_thaws_itself(tmp_path: Path) -> None:
     """The agent's freeze holds every process of the guest's session (a real process
     counting) until the thaw; a freeze nobody thaws ends at its limit."""

@@ -40,6 +40,7 @@ def test_restore_holds_the_bytes_of_snapshot_time(plane: Plane) -> None:
         plane.run(dp.restore("snap-1", "tiny", 16 * MiB, volume_mode="Block"))
 
 
+@pytest.mark.slow
 def test_restore_into_a_class_with_another_key(plane: Plane) -> None:
     dp = plane.dp
     export = plane.run(dp.create_volume("k1", 8 * MiB, volume_mode="Block",

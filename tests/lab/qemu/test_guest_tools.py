@@ -60,6 +60,7 @@ def _image_commands() -> set[str]:
     return files | set(applets)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(bool(MISSING), reason=MISSING)
 def test_the_image_has_every_command_the_probe_runs() -> None:
     wanted = _probe_commands()
