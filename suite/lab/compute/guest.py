@@ -117,6 +117,10 @@ class Guest(ConsolePort):
         temp.symlink_to(device)
         os.replace(temp, link)
 
+    def unlink_disk(self, serial: str) -> None:
+        """The disk leaves the guest: its virtio-<serial> link goes."""
+        (self.dev_root / "dev/disk/by-id" / f"virtio-{serial}").unlink(missing_ok=True)
+
     async def stop(self) -> None:
         """Kill every process of the guest, release the terminal, drop its files."""
         self._drop_client()

@@ -36,10 +36,6 @@ STEP_S = 0.3  # between two phases, so watchers can see each one
 HANDLER, CONTROLLER = "virt-handler", "virtualmachine-controller"
 
 
-def _by_id(guest: Any, serial: str) -> Any:
-    return guest.dev_root / "dev/disk/by-id" / f"virtio-{serial}"
-
-
 def through_lab_namespace(device: Any) -> Path:
     """The device as the guest must name it. The guest's mount namespace was made before
     this volume's FUSE export was mounted, and the lab's mounts do not propagate into it,
@@ -179,7 +175,7 @@ class HotplugController:
         if phase not in ("UnMountedFromPod", "Detaching"):
             given = self._given.pop((vmi["metadata"]["uid"], name), None)
             if given is not None:
-                _by_id(guest, given[0]).unlink(missing_ok=True)
+                guest.unlink_disk(given[0])
             message = f"Volume {name} has been unmounted from virt-launcher pod"
             self._set(vmi, name, "UnMountedFromPod", "VolumeUnMountedFromPod", message,
                       event=(HANDLER, message))

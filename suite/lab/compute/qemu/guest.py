@@ -23,9 +23,18 @@ from ..procs import end_session
 from . import loopdev
 from .cidata import build_iso, render_script
 from .image import GuestImage, find_image
-from .machine import DEFAULT_MEMORY_MIB, Drive, command_line, file_driver
+from .machine import (
+    DEFAULT_MEMORY_MIB,
+    HOTPLUG_PORTS,
+    Drive,
+    command_line,
+    file_driver,
+    hotplug_port,
+)
 
 SOCKET_WAIT_S = 30.0
+UNPLUG_POLL_S = 0.5
+UNPLUG_POLLS = 120  # a minute for the guest to let the device go
 SIZE_POLL_S = 0.5
 MONITOR_PERIOD_S = 0.4  # virt-launcher's migration monitor polls libvirt every 400 ms
 FINAL_STATES = ("completed", "failed", "cancelled")
@@ -97,6 +106,8 @@ class QemuGuest(ConsolePort):
         self._sizes_task: asyncio.Task[None] | None = None
         self._sizes: dict[str, int] = {}
         self._loops: dict[Path, Path] = {}  # an encrypted volume's node path -> loop device
+        self._ports: dict[str, str] = {}  # a hot-plugged disk's serial -> its root port
+        self._nodes = 0
         self._migrations = 0
         self.incoming: IncomingTarget | None = None  # the target of a migration in flight
         self._socket_dirs: list[Path] = []
@@ -166,10 +177,11 @@ class QemuGuest(ConsolePort):
     # ---------------------------------------------------------------------- disks
     def link_disk(self, serial: str, device: Path) -> None:
         """Record a disk for the command line; on a running VM, hot-plug it instead."""
-        drive = Drive(f"disk{len(self.drives)}", Path(device), serial)
         known = next((d for d in self.drives.values() if d.serial == serial), None)
         if known is not None:
             return  # the same disk re-linked (e.g. after a migration): QEMU keeps it
+        drive = Drive(f"disk{self._nodes}", Path(device), serial)
+        self._nodes += 1
         self.drives[serial] = drive
         if self.alive and self.qmp is not None:
             asyncio.get_running_loop().create_task(self.hotplug(drive))
@@ -182,9 +194,36 @@ class QemuGuest(ConsolePort):
             "driver": "raw", "node-name": drive.node,
             "file": {"driver": file_driver(opened.path), "filename": str(opened.path),
                      "cache": {"direct": True}}})
+        free = [hotplug_port(i) for i in range(HOTPLUG_PORTS)
+                if hotplug_port(i) not in self._ports.values()]
+        if not free:
+            raise RuntimeError(f"guest {self.name}: no free PCIe port for {drive.serial}")
+        self._ports[drive.serial] = free[0]
         await self.qmp.execute("device_add", {
             "driver": "virtio-blk-pci", "drive": drive.node, "id": f"{drive.node}-dev",
-            "serial": drive.serial})
+            "serial": drive.serial, "bus": free[0]})
+
+    def unlink_disk(self, serial: str) -> None:
+        """virt-launcher's unplug: the device leaves the guest (the kernel's PCIe
+        hot-plug driver releases it), then its drive is closed."""
+        drive = self.drives.pop(serial, None)
+        if drive is not None and self.alive and self.qmp is not None:
+            asyncio.get_running_loop().create_task(self._unplug(drive))
+
+    async def _unplug(self, drive: Drive) -> None:
+        assert self.qmp is not None
+        with contextlib.suppress(Exception):
+            await self.qmp.execute("device_del", {"id": f"{drive.node}-dev"})
+        # the guest acknowledges the removal in its own time (pciehp's attention delay):
+        # the drive can be closed once no device uses it
+        for _ in range(UNPLUG_POLLS):
+            try:
+                await self.qmp.execute("blockdev-del", {"node-name": drive.node})
+                break
+            except Exception:  # still in use by the device
+                await asyncio.sleep(UNPLUG_POLL_S)
+        self._ports.pop(drive.serial, None)
+        self._release_loops()
 
     async def _follow_sizes(self) -> None:
         """virt-launcher's part of online expansion: when a volume the VM opens grew

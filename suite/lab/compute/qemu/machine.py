@@ -18,6 +18,13 @@ from .image import GuestImage
 # library closure in a 256 MiB guest ("Initramfs unpacking failed: write error").
 KERNEL_ARGS = "console=ttyS0 panic=-1 quiet rootfstype=ramfs"
 DEFAULT_MEMORY_MIB = 256
+# q35's root complex takes no hot-plugged device: like virt-launcher's domain, the VM has
+# spare PCIe root ports, one per disk hot-plugged at a time
+HOTPLUG_PORTS = 4
+
+
+def hotplug_port(index: int) -> str:
+    return f"hotplug{index}"
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,9 @@ def command_line(image: GuestImage, sockets: Path, drives: list[Drive],
             "-chardev", f"socket,id=serial0,path={sockets / 'serial.sock'},server=on,wait=off",
             "-serial", "chardev:serial0",
             "-qmp", f"unix:{sockets / 'qmp.sock'},server=on,wait=off"]
+    for port in range(HOTPLUG_PORTS):
+        argv += ["-device", f"pcie-root-port,id={hotplug_port(port)},bus=pcie.0,"
+                 f"chassis={port + 1}"]
     for drive in drives:
         argv += drive_args(drive)
     if incoming:
