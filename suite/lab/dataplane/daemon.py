@@ -41,14 +41,6 @@ class DaemonConfig:
     limits: Mapping[str, Any] | None = None
 
     @property
-    def socket(self) -> Path:
-        return self.folder / "qmp.sock"
-
-    @property
-    def log(self) -> Path:
-        return self.folder / "qsd.log"
-
-    @property
     def top_node(self) -> str:
         return THROTTLE_NODE if throttle_options(self.limits) else FORMAT_NODE
 
