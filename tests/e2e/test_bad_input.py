@@ -207,7 +207,8 @@ def test_a_report_directory_that_cannot_be_written(kubeconfig_path: Path,
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
-@pytest.mark.parametrize("keep", [[], ["--keep"]], ids=["default", "keep"])
+@pytest.mark.parametrize("keep", [[], pytest.param(["--keep"], marks=pytest.mark.extended)],
+                         ids=["default", "keep"])
 @pytest.mark.slow
 def test_a_guest_image_that_cannot_be_pulled(lab: Lab, kubeconfig_path: Path,
                                              tmp_path: Path, keep: list[str]) -> None:

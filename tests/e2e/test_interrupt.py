@@ -28,6 +28,13 @@ def wait_for_labelled_objects(kubeconfig: Path, process: subprocess.Popen[str]) 
     raise AssertionError("the suite created no labelled object to interrupt")
 
 
+def _as_from_a_terminal() -> None:
+    """A run started from a terminal takes Ctrl-C; one started by a background job (a
+    CI step launched with `&`) inherits SIGINT ignored, and Python then never raises
+    KeyboardInterrupt. The test stands for the terminal user."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 def test_sigint_mid_run_leaves_nothing_labelled(lab_process: Any, tmp_path: Path) -> None:
     lab = lab_process([driver("int-rbd", modes=RWX_BLOCK, expansion="online",
@@ -35,7 +42,8 @@ def test_sigint_mid_run_leaves_nothing_labelled(lab_process: Any, tmp_path: Path
     command = suite_command(lab.kubeconfig, tmp_path / "reports", "--run-id", "kvs-sigint")
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                               preexec_fn=_as_from_a_terminal)
     try:
         assert wait_for_labelled_objects(lab.kubeconfig, process)
         process.send_signal(signal.SIGINT)

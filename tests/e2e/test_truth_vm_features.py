@@ -49,8 +49,9 @@ def _wanted(entry: dict[str, Any], cluster: dict[str, Any] | None) -> dict[str, 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("drivers,cluster", [(MIXED, None), (MIXED[:1], NO_GATES)],
-                         ids=["mixed-faults", "gates-off"])
+@pytest.mark.parametrize("drivers,cluster", [
+    (MIXED, None), pytest.param(MIXED[:1], NO_GATES, marks=pytest.mark.extended)],
+    ids=["mixed-faults", "gates-off"])
 def test_vm_feature_cells_equal_the_driver_file(lab_process: Any, tmp_path: Path,
                                                 drivers: list[dict[str, Any]],
                                                 cluster: dict[str, Any] | None) -> None:

@@ -37,6 +37,7 @@ JOBS = {"sizeMiB": 16, "jobs": [{"name": "qd8-randread", "rw": "randread", "bs":
 
 
 @pytest.mark.slow
+@pytest.mark.extended  # the assessment truth run (extended) covers parallel fio end to end
 def test_two_vms_at_once_add_up_and_show_their_spread(lab_factory: Callable) -> None:
     lab = lab_factory(DRIVERS)
     kube = kube_in_new_namespace(lab.kubeconfig_path)

@@ -223,9 +223,18 @@ def shell_env(config: dict[str, Any], user: str) -> dict[str, str]:
             "PS1": f"[{user}@{config['name']} ~]{prompt}"}
 
 
+def _signals_as_login_sets_them() -> None:
+    """login(1) hands the shell default signal dispositions, whatever the lab's own
+    parent ignored (a lab started from a background job ignores SIGINT and SIGQUIT):
+    ^C on the console must stop the guest's foreground command."""
+    for sig in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def run_shell(config: dict[str, Any], user: str) -> None:
     env = shell_env(config, user)
-    child = subprocess.Popen(["/bin/sh", "-i"], env=env, cwd=config["home"])
+    child = subprocess.Popen(["/bin/sh", "-i"], env=env, cwd=config["home"],
+                             preexec_fn=_signals_as_login_sets_them)
     child.wait()
     with contextlib.suppress(OSError):
         os.tcsetpgrp(0, os.getpgrp())
