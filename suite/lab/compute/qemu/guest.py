@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from .machine import (
     hotplug_port,
 )
 
+log = logging.getLogger(__name__)
 SOCKET_WAIT_S = 30.0
 UNPLUG_POLL_S = 0.5
 UNPLUG_POLLS = 120  # a minute for the guest to let the device go
@@ -236,8 +238,13 @@ class QemuGuest(ConsolePort):
             for serial, drive in list(self.drives.items()):
                 size = _size(drive.path)
                 if size > self._sizes.get(serial, size):
-                    with contextlib.suppress(Exception):
+                    try:
                         await self.resize(serial, size)
+                    except Exception as error:  # the guest keeps its old size
+                        # logged, not swallowed: a silent failure here once hid that
+                        # encrypted volumes never grew in the guest
+                        log.warning("guest %s: resize of %s to %d failed: %s",
+                                    self.name, serial, size, error)
                 self._sizes[serial] = max(size, self._sizes.get(serial, 0))
 
     async def resize(self, serial: str, size: int) -> None:
