@@ -10,6 +10,8 @@ command -v qemu-storage-daemon >/dev/null || need+=(qemu-system-common)
 command -v fio >/dev/null || need+=(fio)
 command -v fusermount3 >/dev/null || need+=(fuse3)
 command -v unshare >/dev/null || need+=(util-linux)
+# QEMU guests open encrypted volumes through loop devices (suite/lab/compute/qemu/loopdev.py)
+command -v losetup >/dev/null || need+=(mount)
 # The HTML report test screenshots the page; chromium needs at least one font to draw text.
 command -v chromium >/dev/null || need+=(chromium fonts-liberation)
 command -v kubectl >/dev/null || need+=(kubectl)
